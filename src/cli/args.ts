@@ -1,0 +1,36 @@
+// Shared helpers for sub-commands: argument parsing with clear errors.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** An error the CLI prints without a stack trace; exit code 2 means bad usage. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 2) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** parseArgs with `--help` built in; unknown flags become a CliError that lists the known ones. */
+export function parseCommandArgs<O extends Options>(argv: string[], options: O, help: string, allowPositionals = false) {
+  const all = { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: all, allowPositionals, strict: true });
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}\n\n${help}`);
+  }
+  if ((parsed.values as Record<string, unknown>).help) {
+    console.log(help);
+    return null;
+  }
+  return parsed;
+}
+
+/** Parses a numeric flag, naming the flag when it is not a number. */
+export function numberFlag(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new CliError(`--${name} must be a number, got '${value}'`);
+  return n;
+}

@@ -1,0 +1,12 @@
+// The registry of sub-commands. Each module is loaded only when its command runs,
+// so `orma featurize` never pays for loading libtorch and vice versa.
+export interface CommandModule {
+  run(argv: string[]): Promise<number | void>;
+}
+export interface Command {
+  summary: string;
+  load(): Promise<CommandModule>;
+}
+
+export const commands: Record<string, Command> = {
+};
