@@ -1,0 +1,64 @@
+// A progress line with rate and ETA for long work (featurizing, training, evaluation).
+// Writes to stderr, redraws in place on a terminal, prints a line every few seconds otherwise.
+
+export interface ProgressOptions {
+  label: string;
+  total: number;
+  unit?: string;
+  /** Where to write; defaults to process.stderr. Pass null to stay silent. */
+  stream?: NodeJS.WriteStream | null;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
+}
+
+export class Progress {
+  private done = 0;
+  private readonly start = performance.now();
+  private lastDraw = 0;
+  private readonly stream: NodeJS.WriteStream | null;
+  private readonly tty: boolean;
+
+  constructor(private readonly opts: ProgressOptions) {
+    this.stream = opts.stream === undefined ? process.stderr : opts.stream;
+    this.tty = Boolean(this.stream?.isTTY);
+  }
+
+  /** Adds `n` finished items; `extra` is appended to the line (for example a running loss). */
+  tick(n = 1, extra = ''): void {
+    this.done += n;
+    const now = performance.now();
+    if (now - this.lastDraw >= (this.tty ? 100 : 5000) || this.done >= this.opts.total) {
+      this.lastDraw = now;
+      this.draw(extra);
+    }
+  }
+
+  /** Items per second so far. */
+  rate(): number {
+    return this.done / Math.max(1e-9, (performance.now() - this.start) / 1000);
+  }
+
+  elapsedSeconds(): number {
+    return (performance.now() - this.start) / 1000;
+  }
+
+  finish(extra = ''): void {
+    this.draw(extra);
+    if (this.tty) this.stream?.write('\n');
+  }
+
+  private draw(extra: string): void {
+    if (!this.stream) return;
+    const { label, total, unit = 'it' } = this.opts;
+    const rate = this.rate();
+    const pct = total > 0 ? ((100 * this.done) / total).toFixed(1) : '?';
+    const eta = formatDuration((total - this.done) / rate);
+    const line = `${label} ${this.done}/${total} (${pct}%) ${rate.toFixed(1)} ${unit}/s elapsed ${formatDuration(this.elapsedSeconds())} ETA ${eta}${extra ? ' ' + extra : ''}`;
+    this.stream.write(this.tty ? `\r\x1b[K${line}` : line + '\n');
+  }
+}
