@@ -12,15 +12,20 @@ export class CliError extends Error {
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** parseArgs with `--help` built in; unknown flags become a CliError that lists the known ones. */
-export function parseCommandArgs<O extends Options>(argv: string[], options: O, help: string, allowPositionals = false) {
-  const all = { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } };
-  let parsed;
+export interface ParsedCommandArgs {
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+}
+
+export function parseCommandArgs(argv: string[], options: Options, help: string, allowPositionals = false): ParsedCommandArgs | null {
+  const all: Options = { ...options, help: { type: 'boolean', short: 'h' } };
+  let parsed: ParsedCommandArgs;
   try {
-    parsed = parseArgs({ args: argv, options: all, allowPositionals, strict: true });
+    parsed = parseArgs({ args: argv, options: all, allowPositionals, strict: true }) as ParsedCommandArgs;
   } catch (err) {
     throw new CliError(`${(err as Error).message}\n\n${help}`);
   }
-  if ((parsed.values as Record<string, unknown>).help) {
+  if (parsed.values.help) {
     console.log(help);
     return null;
   }
