@@ -9,4 +9,5 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  vocab: { summary: 'train a WordPiece vocabulary (vocab.txt) from training descriptions', load: () => import('./vocab.js') },
 };
