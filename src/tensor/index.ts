@@ -1,0 +1,11 @@
+// The tensor engine's public face.
+export { Tensor, type Device, type Scalar, type Reduction } from './tensor.js';
+export { type DType, DTYPES, isFloating, BYTES_PER_ELEMENT, type AnyTypedArray } from './dtype.js';
+export { tidy, keep, dispose, liveTensorCount } from './scope.js';
+export { zeros, ones, empty, full, arange, eye, randn, rand, randint, randperm, tensor, scalar, type CreateOptions } from './create.js';
+export * from './functional.js';
+export { noGrad, enableGrad, isGradEnabled } from './autograd.js';
+export { Adam, AdamW, clipGradNorm, type ParamGroup, type AdamOptions, type OptimizerState } from './optim.js';
+export { LRScheduler, linearWarmupDecay, cosineWithWarmup, constant, type Schedule } from './schedule.js';
+export { saveSafetensors, loadSafetensors, type SafetensorsFile } from './safetensors.js';
+export { setNumThreads, getNumThreads, manualSeed, cudaAvailable, memoryStats, emptyCache, blasInfo, assertFastBlas, type MemoryStats, type BlasInfo } from './runtime.js';

@@ -1,0 +1,171 @@
+// Loads the libtorch addon and describes its exports. Everything here works on integer handles;
+// src/tensor/tensor.ts wraps them in the Tensor class. Nothing outside src/tensor imports this file.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+
+type H = number;
+type Pair = [H, H];
+
+export interface NativeEngine {
+  // runtime
+  free(h: H): void;
+  freeMany(hs: H[]): void;
+  liveTensors(): number;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  parallelInfo(): string;
+  cudaAvailable(): boolean;
+  allocatorStats(): { allocatedBytes: number; cachedBytes: number; peakBytes: number; cacheHits: number; cacheMisses: number };
+  emptyCache(): void;
+  setCacheLimit(bytes: number): void;
+  // creation and metadata
+  fromArray(data: ArrayBufferView, shape: number[], dtype: number, device?: string): H;
+  toArray(h: H): ArrayBuffer;
+  shape(h: H): number[];
+  dtype(h: H): number;
+  device(h: H): string;
+  numel(h: H): number;
+  item(h: H): number;
+  isContiguous(h: H): boolean;
+  zeros(shape: number[], dtype: number, device?: string): H;
+  ones(shape: number[], dtype: number, device?: string): H;
+  empty(shape: number[], dtype: number, device?: string): H;
+  full(shape: number[], value: number, dtype: number, device?: string): H;
+  arange(start: number, end: number, step: number, dtype: number, device?: string): H;
+  eye(n: number, dtype: number, device?: string): H;
+  randn(shape: number[], dtype: number, device?: string): H;
+  rand(shape: number[], dtype: number, device?: string): H;
+  randint(low: number, high: number, shape: number[], dtype: number, device?: string): H;
+  randperm(n: number, dtype: number, device?: string): H;
+  normal_(h: H, mean: number, std: number): void;
+  uniform_(h: H, low: number, high: number): void;
+  fill_(h: H, value: number): void;
+  copy_(dst: H, src: H): void;
+  to(h: H, dtype: number, device: string): H;
+  // views
+  reshape(h: H, shape: number[]): H;
+  view(h: H, shape: number[]): H;
+  transpose(h: H, d0: number, d1: number): H;
+  permute(h: H, dims: number[]): H;
+  narrow(h: H, dim: number, start: number, length: number): H;
+  slice(h: H, dim: number, start: number, end: number, step: number): H;
+  select(h: H, dim: number, index: number): H;
+  unsqueeze(h: H, dim: number): H;
+  squeeze(h: H, dim: number): H;
+  flatten(h: H, start: number, end: number): H;
+  expand(h: H, shape: number[]): H;
+  contiguous(h: H): H;
+  clone(h: H): H;
+  cat(hs: H[], dim: number): H;
+  stack(hs: H[], dim: number): H;
+  split(h: H, sizes: number[], dim: number): H[];
+  tril(h: H, diagonal: number): H;
+  // indexing
+  indexSelect(h: H, dim: number, index: H): H;
+  gather(h: H, dim: number, index: H): H;
+  maskedFill(h: H, mask: H, value: number): H;
+  where(cond: H, a: H, b: H): H;
+  scatterAdd(h: H, dim: number, index: H, src: H): H;
+  indexAdd(h: H, dim: number, index: H, src: H): H;
+  scatterReduce(h: H, dim: number, index: H, src: H, reduce: string, includeSelf: boolean): H;
+  maskedSelect(h: H, mask: H): H;
+  nonzero(h: H): H;
+  topk(h: H, k: number, dim: number, largest: boolean): Pair;
+  sort(h: H, dim: number, descending: boolean): Pair;
+  argsort(h: H, dim: number, descending: boolean): H;
+  oneHot(h: H, numClasses: number): H;
+  // math
+  add(a: H, b: H, alpha: number): H;
+  sub(a: H, b: H, alpha: number): H;
+  mul(a: H, b: H): H;
+  div(a: H, b: H): H;
+  pow(a: H, b: H): H;
+  maximum(a: H, b: H): H;
+  minimum(a: H, b: H): H;
+  addScalar(a: H, s: number): H;
+  mulScalar(a: H, s: number): H;
+  divScalar(a: H, s: number): H;
+  powScalar(a: H, s: number): H;
+  rsubScalar(a: H, s: number): H;
+  matmul(a: H, b: H): H;
+  bmm(a: H, b: H): H;
+  linear(x: H, w: H, b: H): H;
+  einsum(eq: string, hs: H[]): H;
+  clamp(h: H, min: number | null, max: number | null): H;
+  compare(a: H, b: H | number, code: number, bIsScalar: boolean): H;
+  logicalAnd(a: H, b: H): H;
+  logicalOr(a: H, b: H): H;
+  logicalNot(a: H): H;
+  unary(h: H, code: number): H;
+  // reductions
+  sum(h: H, dims: number[], keepdim: boolean): H;
+  sumAll(h: H): H;
+  mean(h: H, dims: number[], keepdim: boolean): H;
+  meanAll(h: H): H;
+  maxDim(h: H, dim: number, keepdim: boolean): Pair;
+  minDim(h: H, dim: number, keepdim: boolean): Pair;
+  maxAll(h: H): H;
+  minAll(h: H): H;
+  argmax(h: H, dim: number, keepdim: boolean): H;
+  argmin(h: H, dim: number, keepdim: boolean): H;
+  logsumexp(h: H, dims: number[], keepdim: boolean): H;
+  norm(h: H, p: number, dims: number[], keepdim: boolean): H;
+  var(h: H, dims: number[], correction: number, keepdim: boolean): H;
+  cumsum(h: H, dim: number): H;
+  any(h: H): H;
+  all(h: H): H;
+  // nn functions
+  softmax(h: H, dim: number): H;
+  logSoftmax(h: H, dim: number): H;
+  layerNorm(h: H, shape: number[], weight: H, bias: H, eps: number): H;
+  dropout(h: H, p: number, train: boolean): H;
+  embedding(weight: H, index: H, paddingIdx: number): H;
+  crossEntropy(logits: H, target: H, ignoreIndex: number, labelSmoothing: number, reduction: number, weight: H): H;
+  nllLoss(logp: H, target: H, ignoreIndex: number, reduction: number, weight: H): H;
+  mseLoss(a: H, b: H, reduction: number): H;
+  normalize(h: H, p: number, dim: number, eps: number): H;
+  // autograd
+  setRequiresGrad(h: H, on: boolean): void;
+  requiresGrad(h: H): boolean;
+  isLeaf(h: H): boolean;
+  backward(h: H, grad: H, retainGraph: boolean): void;
+  grad(h: H): H;
+  zeroGrad(hs: H[]): void;
+  detach(h: H): H;
+  setGradEnabled(on: boolean): boolean;
+  isGradEnabled(): boolean;
+  // optimizers
+  adamStep(params: H[], expAvg: H[], expAvgSq: H[], steps: number[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean): void;
+  clipGradNorm(params: H[], maxNorm: number): number;
+}
+
+/** Codes of the native `unary` op, in the order of its switch. */
+export const UNARY = {
+  exp: 0, log: 1, sqrt: 2, rsqrt: 3, abs: 4, neg: 5, relu: 6, gelu: 7, tanh: 8, sigmoid: 9, sign: 10,
+  floor: 11, reciprocal: 12, sin: 13, cos: 14, log1p: 15, square: 16, geluTanh: 17, isnan: 18, ceil: 19,
+  round: 20, isfinite: 21,
+} as const;
+
+function addonPath(): string {
+  const fromEnv = process.env.ORMA_NATIVE_ADDON;
+  if (fromEnv) return fromEnv;
+  return fileURLToPath(new URL('../../../build/orma_native.node', import.meta.url));
+}
+
+function load(): NativeEngine {
+  const path = addonPath();
+  if (!existsSync(path)) {
+    throw new Error(`orma's libtorch addon is not built (${path} is missing). Run \`npm run setup\` or \`npm run build:addon\`.`);
+  }
+  const engine = createRequire(import.meta.url)(path) as NativeEngine;
+  // libtorch defaults to one thread per *physical* core, which is 1 on our 2-vCPU machines;
+  // use every CPU the process may run on unless ORMA_NUM_THREADS says otherwise.
+  const threads = Number(process.env.ORMA_NUM_THREADS ?? availableParallelism());
+  if (Number.isInteger(threads) && threads > 0) engine.setNumThreads(threads);
+  return engine;
+}
+
+export const native: NativeEngine = load();

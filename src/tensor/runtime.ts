@@ -1,0 +1,67 @@
+// Engine-wide settings and facts: threads, seeds, memory, BLAS and devices.
+import { readFileSync, realpathSync } from 'node:fs';
+import { native } from './native.js';
+
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setNumThreads: expected a positive integer, got ${n}`);
+  native.setNumThreads(n);
+}
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+/** Seeds libtorch's global generator (randn, rand, dropout, randperm). */
+export function manualSeed(seed: number): void {
+  native.manualSeed(seed);
+}
+export function cudaAvailable(): boolean {
+  return native.cudaAvailable();
+}
+
+export interface MemoryStats {
+  liveTensors: number;
+  allocatedBytes: number;
+  cachedBytes: number;
+  peakBytes: number;
+  cacheHits: number;
+  cacheMisses: number;
+}
+/** Live tensors and the caching allocator's counters (large blocks only). */
+export function memoryStats(): MemoryStats {
+  return { liveTensors: native.liveTensors(), ...native.allocatorStats() };
+}
+/** Returns the allocator's idle blocks to the system. */
+export function emptyCache(): void {
+  native.emptyCache();
+}
+
+export interface BlasInfo {
+  /** The BLAS library file libtorch resolved at run time. */
+  library: string;
+  kind: 'openblas' | 'reference' | 'mkl' | 'blis' | 'unknown';
+}
+
+/** Which BLAS this process loaded. Debian resolves libblas.so.3 through alternatives: the reference BLAS is 10–18× slower. */
+export function blasInfo(): BlasInfo {
+  let maps = '';
+  try {
+    maps = readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return { library: 'unknown (no /proc/self/maps)', kind: 'unknown' };
+  }
+  const libs = [...new Set(maps.split('\n').map((l) => l.split(/\s+/)[5] ?? '').filter((p) => /lib(open)?blas|libmkl|libblis/.test(p)))];
+  const lib = libs.find((p) => /blas|mkl|blis/.test(p)) ?? '';
+  if (!lib) return { library: 'none found', kind: 'unknown' };
+  let real = lib;
+  try { real = realpathSync(lib); } catch { /* keep the mapped name */ }
+  const all = libs.join(' ');
+  const kind = /openblas/.test(all) ? 'openblas' : /mkl/.test(all) ? 'mkl' : /blis/.test(all) ? 'blis' : /\/blas\/libblas|libblas\.so/.test(real) ? 'reference' : 'unknown';
+  return { library: real, kind };
+}
+
+/** Throws when libtorch runs on the reference BLAS (the silent 10–18× slowdown of engine-notes.md). */
+export function assertFastBlas(): void {
+  const info = blasInfo();
+  if (info.kind === 'reference') {
+    throw new Error(`libtorch is using the reference BLAS (${info.library}), 10-18x slower than OpenBLAS. Install it: sudo apt-get install -y libopenblas0-pthread`);
+  }
+}
