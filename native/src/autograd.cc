@@ -21,7 +21,7 @@ void registerAutograd(Napi::Env env, Napi::Object exports) {
     double gh = D(info, 1);
     at::Tensor grad = gh >= 0 ? T(info, 1) : at::Tensor();
     if (!grad.defined() && t.numel() != 1) {
-      throw std::invalid_argument("backward: a non-scalar output of shape " + c10::str(t.sizes()) + " needs an explicit gradient");
+      throw std::invalid_argument("a non-scalar output of shape " + c10::str(t.sizes()) + " needs an explicit gradient");
     }
     t.backward(grad, B(info, 2), false);
     return info.Env().Undefined();

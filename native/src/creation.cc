@@ -25,7 +25,7 @@ Napi::Value fromArray(const Napi::CallbackInfo& info) {
   for (int64_t d : shape) numel *= d;
   size_t bytes = static_cast<size_t>(numel) * c10::elementSize(dt);
   if (arr.ByteLength() != bytes) {
-    throw std::invalid_argument("fromArray: shape " + c10::str(c10::IntArrayRef(shape)) + " of " + c10::toString(dt) + " needs " +
+    throw std::invalid_argument("shape " + c10::str(c10::IntArrayRef(shape)) + " of " + c10::toString(dt) + " needs " +
                                 std::to_string(bytes) + " bytes, the array has " + std::to_string(arr.ByteLength()));
   }
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dt));

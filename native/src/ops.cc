@@ -137,7 +137,9 @@ void reductions(Napi::Env env, Napi::Object exports) {
   OP("argmin") { RET(T(info, 0).argmin(I(info, 1), B(info, 2))); });
   OP("logsumexp") { RET(T(info, 0).logsumexp(dims(info, 1), B(info, 2))); });
   OP("norm") { RET(at::norm(T(info, 0), D(info, 1), dims(info, 2), B(info, 3))); });
-  OP("var") { RET(T(info, 0).var(dims(info, 1), I(info, 2), B(info, 3))); });
+  // correction must be passed as an optional<int64_t>: a bare integer picks the (dims, bool unbiased) overload,
+  // so correction=2 silently meant unbiased=true (correction 1).
+  OP("var") { RET(T(info, 0).var(at::OptionalIntArrayRef(dims(info, 1)), c10::optional<int64_t>(I(info, 2)), B(info, 3))); });
   OP("cumsum") { RET(T(info, 0).cumsum(I(info, 1))); });
   OP("any") { RET(T(info, 0).any()); });
   OP("all") { RET(T(info, 0).all()); });

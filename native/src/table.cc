@@ -71,7 +71,7 @@ std::string describeSeenArgs() {
   std::ostringstream os;
   int order[ArgTrace::kMax];
   for (int i = 0; i < g_trace.n; ++i) order[i] = i;
-  std::sort(order, order + g_trace.n, [](int a, int b) { return g_trace.arg[a] < g_trace.arg[b]; });
+  std::stable_sort(order, order + g_trace.n, [](int a, int b) { return g_trace.arg[a] < g_trace.arg[b]; });
   for (int k = 0; k < g_trace.n; ++k) {
     const at::Tensor& t = *g_trace.seen[order[k]];
     if (k) os << ", ";
@@ -92,7 +92,11 @@ std::vector<at::Tensor> tensorList(const Napi::CallbackInfo& info, size_t i) {
   Napi::Array a = info[i].As<Napi::Array>();
   std::vector<at::Tensor> out;
   out.reserve(a.Length());
-  for (uint32_t k = 0; k < a.Length(); ++k) out.push_back(tensorAt(a.Get(k).As<Napi::Number>().Uint32Value()));
+  for (uint32_t k = 0; k < a.Length(); ++k) {
+    at::Tensor& t = tensorAt(a.Get(k).As<Napi::Number>().Uint32Value());
+    g_trace.note(i, &t);  // list elements appear in error messages too (cat/stack shape errors)
+    out.push_back(t);
+  }
   return out;
 }
 
