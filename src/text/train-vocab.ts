@@ -78,7 +78,7 @@ export function trainWordPieceVocab(texts: Iterable<string>, options: TrainVocab
   for (const ch of alphabet) if (canContinueWord(ch)) trainer.symbol('##' + ch);
   const alphabetSize = trainer.size - Object.keys(BERT_SPECIAL_TOKENS).length;
   if (trainer.size > options.vocabSize) {
-    throw new Error(`--size ${options.vocabSize} is smaller than the special tokens plus the alphabet (${trainer.size}); raise it`);
+    throw new RangeError(`vocabulary size ${options.vocabSize} is smaller than the special tokens plus the alphabet (${trainer.size}); raise it`);
   }
 
   let skippedLongWords = 0;

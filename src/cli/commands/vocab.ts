@@ -65,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     texts.push(...got);
   }
   if (texts.length === 0) throw new CliError('no text in the --data files');
-  const { vocab, stats } = trainWordPieceVocab(texts, {
+  const { vocab, stats } = train(texts, {
     vocabSize: size,
     lowercase: !v.cased,
     score: score as MergeScore,
@@ -78,6 +78,16 @@ export async function run(argv: string[]): Promise<number> {
   console.log(JSON.stringify({ out: v.out, size: vocab.size, ...stats, seconds: Number(stats.seconds.toFixed(2)) }));
   if (stats.stoppedEarly) console.error(`note: only ${vocab.size} tokens: no pair left with count >= the minimum`);
   return 0;
+}
+
+/** Trains; an impossible size is a usage error, not a crash. */
+function train(texts: string[], options: Parameters<typeof trainWordPieceVocab>[1]): ReturnType<typeof trainWordPieceVocab> {
+  try {
+    return trainWordPieceVocab(texts, options);
+  } catch (err) {
+    if (err instanceof RangeError) throw new CliError(`--size: ${err.message}`);
+    throw err;
+  }
 }
 
 /** The descriptions of a pair TSV, or the non-blank lines of a plain text file. */
