@@ -1,0 +1,11 @@
+// Public face of the chemistry layer: SMILES -> hierarchical graph, its pieces, and depictions.
+export { initRDKit, rdkitVersion, parseMolecule, canonicalSmiles, SmilesError, type ParsedMolecule } from './rdkit.js';
+export { ATOM_VOCABULARIES, BOND_VOCABULARIES, ATOM_FEATURE_COUNT, BOND_FEATURE_COUNT, atomFeatureDims, bondFeatureDims, describeFeatures, type Vocabulary } from './features.js';
+export { BRICS_ENVIRONMENTS, BRICS_RULES, findBricsBonds, type BricsBond } from './brics.js';
+export { decomposeMotifs, officialMotifs, type NoBricsFallback } from './motifs.js';
+export {
+  buildHierGraph, assembleHierGraph, motifLists, atomMotifs, bricsBondPairs, FEATURIZER_VERSION,
+  NODE_ATOM, NODE_MOTIF, NODE_MOLECULE, EDGE_BOND, EDGE_ATOM_MOTIF, EDGE_MOTIF_MOLECULE, EDGE_ATOM_MOLECULE,
+  EDGE_MOTIF_ATOM, EDGE_MOLECULE_MOTIF, EDGE_MOLECULE_ATOM,
+  type HierGraph, type HierGraphCore, type HierGraphOptions,
+} from './hiergraph.js';

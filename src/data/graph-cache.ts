@@ -1,0 +1,69 @@
+// On-disk featurization cache: one small file per molecule, keyed by RDKit canonical SMILES and the
+// featurizer version (plus the graph options), sharded into 256 folders.
+// Safe under concurrent runs: files are written atomically (temp file + rename), two writers of the
+// same key write identical bytes, and a reader sees either no file or a whole one. A record that
+// fails to decode (foreign version, damage) counts as a miss and is rewritten.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/fs.js';
+import { FEATURIZER_VERSION, buildHierGraph, type HierGraph, type HierGraphOptions } from '../chem/hiergraph.js';
+import { canonicalSmiles } from '../chem/rdkit.js';
+import { deserializeHierGraph, serializeHierGraph } from '../chem/serialize.js';
+
+export interface CacheLookup { graph: HierGraph; hit: boolean; canonical: string }
+
+export class GraphCache {
+  readonly root: string;
+  private readonly options: Required<HierGraphOptions>;
+  hits = 0;
+  misses = 0;
+
+  constructor(dir: string, options: HierGraphOptions = {}) {
+    this.options = { noBricsFallback: options.noBricsFallback ?? 'rings', downwardEdges: options.downwardEdges ?? false };
+    const tag = `v${FEATURIZER_VERSION}-${this.options.noBricsFallback}${this.options.downwardEdges ? '-down' : ''}`;
+    this.root = join(dir, tag);
+    mkdirSync(this.root, { recursive: true });
+  }
+
+  private pathFor(canonical: string): string {
+    const h = createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+    return join(this.root, h.slice(0, 2), `${h}.ormg`);
+  }
+
+  /** The cached graph of a canonical SMILES, or null. */
+  get(canonical: string): HierGraph | null {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.pathFor(canonical));
+    } catch {
+      return null;
+    }
+    try {
+      const g = deserializeHierGraph(bytes);
+      return g.smiles === canonical ? g : null; // a hash collision reads as a miss
+    } catch {
+      return null;
+    }
+  }
+
+  put(graph: HierGraph): void {
+    const path = this.pathFor(graph.smiles);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileAtomic(path, serializeHierGraph(graph));
+  }
+
+  /**
+   * The graph of `smiles`, built from its canonical SMILES (so cached atom indices refer to
+   * `graph.smiles`, whatever spelling of the molecule was asked for). Throws SmilesError.
+   */
+  getOrBuild(smiles: string): CacheLookup {
+    const canonical = canonicalSmiles(smiles);
+    const cached = this.get(canonical);
+    if (cached) { this.hits++; return { graph: cached, hit: true, canonical }; }
+    this.misses++;
+    const graph = buildHierGraph(canonical, this.options);
+    this.put(graph);
+    return { graph, hit: false, canonical };
+  }
+}
