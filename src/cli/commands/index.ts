@@ -12,4 +12,5 @@ export const commands: Record<string, Command> = {
   info: { summary: 'show the tensor engine set-up (threads, BLAS, CUDA)', load: () => import('./info.js') },
   bench: { summary: 'run a benchmark (engine, chem, text) and print JSON', load: () => import('./bench.js') },
   vocab: { summary: 'train a WordPiece vocabulary (vocab.txt) from training descriptions', load: () => import('./vocab.js') },
+  featurize: { summary: 'SMILES -> hierarchical molecule graph (atoms, BRICS motifs); one molecule or a data set', load: () => import('./featurize.js') },
 };
