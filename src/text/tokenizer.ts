@@ -56,6 +56,7 @@ export class BertTokenizer {
   readonly maxLength: number;
   private readonly specialTokenStrings: string[];
   private readonly specialIdSet: Set<number>;
+  private readonly specialTokensStartWithBracket: boolean;
 
   /** Throws naming the vocabulary's source and the missing tokens when a special token is absent. */
   constructor(readonly vocab: Vocab, options: BertTokenizerOptions = {}) {
@@ -68,6 +69,7 @@ export class BertTokenizer {
     // Longest first, so that a special token that contains another one wins.
     this.specialTokenStrings = Object.values(this.specialTokenNames).sort((a, b) => b.length - a.length);
     this.specialIdSet = new Set(Object.values(this.special));
+    this.specialTokensStartWithBracket = this.specialTokenStrings.every((t) => t.startsWith('['));
   }
 
   static fromVocabFile(path: string, options: BertTokenizerOptions = {}): BertTokenizer {
@@ -140,13 +142,9 @@ export class BertTokenizer {
   }
 
   /** Splits raw text at special-token strings ("[MASK]" in the text is the mask token, as in Hugging Face). */
-  private *splitOnSpecialTokens(text: string): Generator<string | number> {
-    if (!text.includes('[')) { // every BERT special token starts with '['; the common case skips the search
-      if (this.specialTokenStrings.every((s) => s.startsWith('['))) {
-        yield text;
-        return;
-      }
-    }
+  private splitOnSpecialTokens(text: string): (string | number)[] {
+    if (this.specialTokensStartWithBracket && !text.includes('[')) return [text]; // the common case: no search
+    const sections: (string | number)[] = [];
     let from = 0;
     while (from < text.length) {
       let at = -1;
@@ -156,11 +154,12 @@ export class BertTokenizer {
         if (i >= 0 && (at < 0 || i < at)) { at = i; match = s; }
       }
       if (at < 0) break;
-      if (at > from) yield text.slice(from, at);
-      yield this.vocab.id(match)!;
+      if (at > from) sections.push(text.slice(from, at));
+      sections.push(this.vocab.id(match)!);
       from = at + match.length;
     }
-    if (from < text.length) yield text.slice(from);
+    if (from < text.length) sections.push(text.slice(from));
+    return sections;
   }
 }
 
