@@ -1,6 +1,8 @@
 // The BERT tokenizer: basic tokenization + WordPiece over a vocab.txt, special tokens, truncation,
 // batch encoding with dynamic padding, and decoding. Its output equals Hugging Face's BertTokenizer
 // (checked against golden files made with transformers.js, see scripts/make-tokenizer-goldens.mjs).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BasicTokenizer } from './basic-tokenizer.js';
 import { WordPiece } from './wordpiece.js';
 import { BERT_SPECIAL_TOKENS, loadVocabFile, type SpecialTokenIds, type SpecialTokenNames, type Vocab } from './vocab.js';
@@ -15,6 +17,8 @@ export interface BertTokenizerOptions {
   maxLength?: number;
   /** Words longer than this many code points become [UNK]. Default 100. */
   maxInputCharsPerWord?: number;
+  /** Put spaces around CJK ideographs. Default true. */
+  tokenizeChineseChars?: boolean;
   specialTokens?: SpecialTokenNames;
 }
 
@@ -62,7 +66,7 @@ export class BertTokenizer {
   constructor(readonly vocab: Vocab, options: BertTokenizerOptions = {}) {
     this.specialTokenNames = options.specialTokens ?? BERT_SPECIAL_TOKENS;
     this.special = vocab.specialTokenIds(this.specialTokenNames);
-    this.basic = new BasicTokenizer({ lowercase: options.lowercase ?? true, stripAccents: options.stripAccents });
+    this.basic = new BasicTokenizer({ lowercase: options.lowercase ?? true, stripAccents: options.stripAccents, tokenizeChineseChars: options.tokenizeChineseChars });
     this.wordPiece = new WordPiece(vocab, { unkToken: this.specialTokenNames.unk, maxInputCharsPerWord: options.maxInputCharsPerWord });
     this.maxLength = options.maxLength ?? 512;
     checkMaxLength(this.maxLength, true);
@@ -74,6 +78,42 @@ export class BertTokenizer {
 
   static fromVocabFile(path: string, options: BertTokenizerOptions = {}): BertTokenizer {
     return new BertTokenizer(loadVocabFile(path), options);
+  }
+
+  /**
+   * Loads a Hugging Face tokenizer folder: `vocab.txt`, and `tokenizer_config.json` when present for
+   * do_lower_case, strip_accents, tokenize_chinese_chars, model_max_length and the special token names.
+   * `options` override the file. Without a config, BERT's defaults apply (uncased).
+   */
+  static fromDirectory(dir: string, options: BertTokenizerOptions = {}): BertTokenizer {
+    const configPath = join(dir, 'tokenizer_config.json');
+    let config: Record<string, unknown> = {};
+    if (existsSync(configPath)) {
+      try {
+        config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+      } catch (err) {
+        throw new Error(`${configPath}: not valid JSON: ${(err as Error).message}`);
+      }
+    }
+    const bool = (key: string) => (typeof config[key] === 'boolean' ? config[key] as boolean : undefined);
+    const name = (key: string, fallback: string) => {
+      const v = config[key];
+      const content = typeof v === 'string' ? v : (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string' ? (v as { content: string }).content : undefined);
+      return content ?? fallback;
+    };
+    const maxLength = typeof config.model_max_length === 'number' && config.model_max_length <= 1_000_000 ? config.model_max_length : undefined;
+    return BertTokenizer.fromVocabFile(join(dir, 'vocab.txt'), {
+      lowercase: bool('do_lower_case'),
+      stripAccents: bool('strip_accents'),
+      tokenizeChineseChars: bool('tokenize_chinese_chars'),
+      maxLength,
+      specialTokens: {
+        pad: name('pad_token', BERT_SPECIAL_TOKENS.pad), unk: name('unk_token', BERT_SPECIAL_TOKENS.unk),
+        cls: name('cls_token', BERT_SPECIAL_TOKENS.cls), sep: name('sep_token', BERT_SPECIAL_TOKENS.sep),
+        mask: name('mask_token', BERT_SPECIAL_TOKENS.mask),
+      },
+      ...definedOnly(options),
+    });
   }
 
   get lowercase(): boolean {
@@ -161,6 +201,10 @@ export class BertTokenizer {
     if (from < text.length) sections.push(text.slice(from));
     return sections;
   }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function checkMaxLength(maxLength: number, addSpecial: boolean): void {

@@ -2,6 +2,9 @@
 // transformers.js does not, special tokens, truncation, huge and malformed input, batches, decoding.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BasicTokenizer, BertTokenizer, Vocab, cleanText } from '../../src/text/index.js';
 
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
@@ -118,4 +121,17 @@ test('cased tokenizer keeps case and accents', () => {
   const cased = tokenizerWith(['The', 'the', 'Café', 'cafe'], false);
   assert.deepEqual(cased.tokenize('The the Café'), ['The', 'the', 'Café']);
   assert.deepEqual(tokenizerWith(['The', 'the', 'Café', 'cafe']).tokenize('The Café'), ['the', 'cafe']);
+});
+
+test('fromDirectory reads vocab.txt and tokenizer_config.json (Hugging Face folder); options override it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orma-hf-tok-'));
+  writeFileSync(join(dir, 'vocab.txt'), [...SPECIALS, 'The', 'the', 'Café', 'cafe'].join('\n') + '\n');
+  assert.deepEqual(BertTokenizer.fromDirectory(dir).tokenize('The Café'), ['the', 'cafe']); // no config: uncased
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false, model_max_length: 1e30, mask_token: { content: '[MASK]' } }));
+  const cased = BertTokenizer.fromDirectory(dir);
+  assert.deepEqual(cased.tokenize('The Café'), ['The', 'Café']);
+  assert.equal(cased.maxLength, 512); // the "no limit" sentinel is ignored
+  assert.deepEqual(BertTokenizer.fromDirectory(dir, { lowercase: true, maxLength: 256 }).tokenize('The'), ['the']);
+  writeFileSync(join(dir, 'tokenizer_config.json'), '{ not json');
+  assert.throws(() => BertTokenizer.fromDirectory(dir), /tokenizer_config\.json: not valid JSON/);
 });
