@@ -35,7 +35,7 @@ export class SelfAttention extends Module {
     this.query = this.module('query', new Linear(cfg.hidden, cfg.hidden, { init: cfg.init }));
     this.key = this.module('key', new Linear(cfg.hidden, cfg.hidden, { init: cfg.init }));
     this.value = this.module('value', new Linear(cfg.hidden, cfg.hidden, { init: cfg.init }));
-    this.drop = new Dropout(cfg.dropout);
+    this.drop = this.module('dropout', new Dropout(cfg.dropout));
   }
 
   /** x: [B, L, hidden]; maskBias: [B, 1, 1, L] from keyPaddingBias, or null for no padding. */

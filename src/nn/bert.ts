@@ -48,7 +48,7 @@ class BertEmbeddings extends Module {
     this.positionEmbeddings = this.module('position_embeddings', new Embedding(c.maxPositions, c.hidden, { std: c.initStd }));
     this.tokenTypeEmbeddings = this.module('token_type_embeddings', new Embedding(c.typeVocabSize, c.hidden, { std: c.initStd }));
     this.norm = this.module('LayerNorm', new LayerNorm(c.hidden, c.layerNormEps));
-    this.drop = new Dropout(c.dropout);
+    this.drop = this.module('dropout', new Dropout(c.dropout));
   }
   forward(inputIds: Tensor, tokenTypeIds: Tensor | null): Tensor {
     const [, l] = inputIds.shape as [number, number];
@@ -70,7 +70,7 @@ class AddNorm extends Module {
     super();
     this.dense = this.module('dense', new Linear(inSize, c.hidden, { init: { std: c.initStd } }));
     this.norm = this.module('LayerNorm', new LayerNorm(c.hidden, c.layerNormEps));
-    this.drop = new Dropout(c.dropout);
+    this.drop = this.module('dropout', new Dropout(c.dropout));
   }
   forward(x: Tensor, residual: Tensor): Tensor {
     return this.norm.forward(this.drop.forward(this.dense.forward(x)).add(residual));
@@ -151,8 +151,8 @@ export class BertModel extends Module {
   forward(inputIds: Tensor, attentionMask: Tensor | null = null, tokenTypeIds: Tensor | null = null): BertOutput {
     const [, l] = inputIds.shape as [number, number];
     if (l > this.config.maxPositions) throw new Error(`BertModel: sequence length ${l} exceeds maxPositions ${this.config.maxPositions}`);
-    const maskBias = attentionMask ? keyPaddingBias(attentionMask) : null;
     let h = this.embeddings.forward(inputIds, tokenTypeIds);
+    const maskBias = attentionMask ? keyPaddingBias(attentionMask, h.dtype as 'float32' | 'float64') : null;
     const hiddenStates = [h];
     for (const layer of this.layers) {
       h = layer.forward(h, maskBias);

@@ -85,7 +85,7 @@ export class MLP extends Module {
     super();
     if (sizes.length < 2) throw new Error(`MLP needs at least input and output sizes, got [${sizes.join(', ')}]`);
     this.layers = this.module('layers', new ModuleList(sizes.slice(1).map((out, i) => new Linear(sizes[i]!, out)))).items;
-    this.drop = new Dropout(dropoutP);
+    this.drop = this.module('dropout', new Dropout(dropoutP));
   }
   forward(x: Tensor): Tensor {
     let h = x;

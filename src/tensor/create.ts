@@ -14,8 +14,18 @@ function finish(t: Tensor, o: CreateOptions | undefined): Tensor {
   return t;
 }
 
-function code(o: CreateOptions | undefined, fallback: DType = 'float32'): number {
-  return DTYPE_CODES[o?.dtype ?? fallback];
+let defaultFloat: DType = 'float32';
+
+/** The floating dtype of new tensors when none is given (as torch.set_default_dtype); float64 for gradient checks. */
+export function setDefaultDtype(d: 'float32' | 'float64'): void {
+  defaultFloat = d;
+}
+export function getDefaultDtype(): DType {
+  return defaultFloat;
+}
+
+function code(o: CreateOptions | undefined, fallback?: DType): number {
+  return DTYPE_CODES[o?.dtype ?? fallback ?? defaultFloat];
 }
 
 function checkShape(shape: number[], fn: string): number[] {
@@ -65,7 +75,7 @@ type Nested = number | boolean | Nested[];
 
 /**
  * A tensor from JS data: a typed array (with `shape`), or nested arrays of numbers/booleans.
- * number[] data defaults to float32, boolean[] to bool; pass `dtype` for integers.
+ * number[] data defaults to the default dtype (float32), boolean[] to bool; pass `dtype` for integers.
  */
 export function tensor(data: AnyTypedArray | Nested, o: CreateOptions & { shape?: number[] } = {}): Tensor {
   if (ArrayBuffer.isView(data)) {
@@ -76,7 +86,7 @@ export function tensor(data: AnyTypedArray | Nested, o: CreateOptions & { shape?
   const shape = o.shape ?? inferShape(data);
   const flat: (number | boolean)[] = [];
   flattenInto(data, flat);
-  const dtype = o.dtype ?? (typeof flat[0] === 'boolean' ? 'bool' : 'float32');
+  const dtype = o.dtype ?? (typeof flat[0] === 'boolean' ? 'bool' : defaultFloat);
   return finish(wrap(native.fromArray(toTypedArray(flat, dtype), shape, DTYPE_CODES[dtype], o.device)), o);
 }
 

@@ -2,7 +2,7 @@
 export { Tensor, type Device, type Scalar, type Reduction } from './tensor.js';
 export { type DType, DTYPES, isFloating, BYTES_PER_ELEMENT, type AnyTypedArray } from './dtype.js';
 export { tidy, keep, dispose, liveTensorCount } from './scope.js';
-export { zeros, ones, empty, full, arange, eye, randn, rand, randint, randperm, tensor, scalar, type CreateOptions } from './create.js';
+export { zeros, ones, empty, full, arange, eye, randn, rand, randint, randperm, tensor, scalar, setDefaultDtype, getDefaultDtype, type CreateOptions } from './create.js';
 export * from './functional.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd.js';
 export { Adam, AdamW, clipGradNorm, type ParamGroup, type AdamOptions, type OptimizerState } from './optim.js';
