@@ -20,6 +20,7 @@ export class Progress {
   private done = 0;
   private readonly start = performance.now();
   private lastDraw = 0;
+  private drawnDone = -1;
   private readonly stream: NodeJS.WriteStream | null;
   private readonly tty: boolean;
 
@@ -48,11 +49,12 @@ export class Progress {
   }
 
   finish(extra = ''): void {
-    this.draw(extra);
+    if (this.drawnDone !== this.done || extra) this.draw(extra);
     if (this.tty) this.stream?.write('\n');
   }
 
   private draw(extra: string): void {
+    this.drawnDone = this.done;
     if (!this.stream) return;
     const { label, total, unit = 'it' } = this.opts;
     const rate = this.rate();

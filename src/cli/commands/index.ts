@@ -9,6 +9,7 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  demo: { summary: 'a short offline tour: engine, a molecule\'s motifs, a tokenized description', load: () => import('./demo.js') },
   info: { summary: 'show the tensor engine set-up (threads, BLAS, CUDA)', load: () => import('./info.js') },
   bench: { summary: 'run a benchmark (engine, chem, text) and print JSON', load: () => import('./bench.js') },
   vocab: { summary: 'train a WordPiece vocabulary (vocab.txt) from training descriptions', load: () => import('./vocab.js') },
