@@ -40,12 +40,16 @@ export function depictSvg(smiles: string, options: DepictOptions = {}): string {
     for (const b of bonds) push(bondColors, b, h.color);
   }
   const details: Record<string, unknown> = { width, height, atoms: [...atomColors.keys()], bonds: [...bondColors.keys()] };
-  const single = (m: Map<number, RGB[]>) => Object.fromEntries([...m].filter(([, c]) => c.length === 1).map(([k, c]) => [k, c[0]]));
-  const multi = (m: Map<number, RGB[]>) => Object.fromEntries([...m].filter(([, c]) => c.length > 1));
-  details.highlightAtomColors = single(atomColors);
-  details.highlightBondColors = single(bondColors);
-  if ([...atomColors.values()].some((c) => c.length > 1)) details.highlightAtomMultipleColors = multi(atomColors);
-  if ([...bondColors.values()].some((c) => c.length > 1)) details.highlightBondMultipleColors = multi(bondColors);
+  // RDKit draws either plain highlights or, once any atom/bond has several colours, only the
+  // multi-colour maps; so with any overlap every highlight goes through the multi-colour maps.
+  const overlap = [...atomColors.values(), ...bondColors.values()].some((c) => c.length > 1);
+  if (overlap) {
+    details.highlightAtomMultipleColors = Object.fromEntries(atomColors);
+    details.highlightBondMultipleColors = Object.fromEntries(bondColors);
+  } else {
+    details.highlightAtomColors = Object.fromEntries([...atomColors].map(([k, c]) => [k, c[0]]));
+    details.highlightBondColors = Object.fromEntries([...bondColors].map(([k, c]) => [k, c[0]]));
+  }
   if (legend) details.legend = legend;
   return withMol(smiles, (mol) => mol.get_svg_with_highlights(JSON.stringify(details)));
 }

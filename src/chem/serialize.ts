@@ -64,8 +64,8 @@ export function deserializeHierGraph(bytes: Uint8Array): HierGraph {
   const need = align(p + sl + na * ATOM_FEATURE_COUNT + nb * BOND_FEATURE_COUNT, 4) + width * (2 * nb + 2 * nbr + nma) + 4 * (nm + 1);
   if (bytes.length < need) throw new GraphFormatError(`graph record truncated (${bytes.length} of ${need} bytes)`);
   const smiles = Buffer.from(bytes.subarray(p, p + sl)).toString('utf8'); p += sl;
-  const atomFeatures = bytes.slice(p, p + na * ATOM_FEATURE_COUNT); p += na * ATOM_FEATURE_COUNT;
-  const bondFeatures = bytes.slice(p, p + nb * BOND_FEATURE_COUNT); p += nb * BOND_FEATURE_COUNT;
+  const atomFeatures = Uint8Array.from(bytes.subarray(p, p + na * ATOM_FEATURE_COUNT)); p += na * ATOM_FEATURE_COUNT;
+  const bondFeatures = Uint8Array.from(bytes.subarray(p, p + nb * BOND_FEATURE_COUNT)); p += nb * BOND_FEATURE_COUNT;
   p = align(p, 4);
   const take = (count: number, w: number) => {
     const out = new Int32Array(count);
