@@ -56,7 +56,14 @@ void views(Napi::Env env, Napi::Object exports) {
 void indexing(Napi::Env env, Napi::Object exports) {
   OP("indexSelect") { RET(T(info, 0).index_select(I(info, 1), T(info, 2))); });
   OP("gather") { RET(T(info, 0).gather(I(info, 1), T(info, 2))); });
-  OP("maskedFill") { RET(T(info, 0).masked_fill(T(info, 1), D(info, 2))); });
+  OP("maskedFill") {
+    // libtorch 1.13 accepts any mask dtype here and silently fills nothing for a float mask.
+    const at::Tensor& mask = T(info, 1);
+    if (mask.scalar_type() != at::kBool) {
+      throw std::invalid_argument(std::string("the mask must be a bool tensor, got ") + c10::toString(mask.scalar_type()) + " (use .bool() or a comparison)");
+    }
+    RET(T(info, 0).masked_fill(mask, D(info, 2)));
+  });
   OP("where") { RET(at::where(T(info, 0), T(info, 1), T(info, 2))); });
   OP("scatterAdd") { RET(T(info, 0).scatter_add(I(info, 1), T(info, 2), T(info, 3))); });
   OP("indexAdd") { RET(T(info, 0).index_add(I(info, 1), T(info, 2), T(info, 3))); });

@@ -27,7 +27,7 @@ export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor 
 }
 /** Inverted dropout: zeroes with probability p and scales by 1/(1-p) when `training`. */
 export function dropout(x: Tensor, p: number, training: boolean): Tensor {
-  if (p < 0 || p >= 1) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
+  if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);  // NaN fails too
   return wrap(native.dropout(x.handle, p, training && p > 0));
 }
 /** Rows of `weight` picked by the int64 `indices`; rows at paddingIdx get no gradient. */

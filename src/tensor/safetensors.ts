@@ -62,6 +62,7 @@ export function loadSafetensors(path: string): SafetensorsFile {
     } catch (err) {
       throw corrupt(`header is not JSON: ${(err as Error).message}`);
     }
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) throw corrupt('header is not a JSON object');
     const dataStart = 8 + headerLen;
     const dataLen = size - dataStart;
     const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
@@ -70,6 +71,10 @@ export function loadSafetensors(path: string): SafetensorsFile {
       for (const [name, raw] of Object.entries(header)) {
         if (name === '__metadata__') continue;
         const e = raw as HeaderEntry;
+        if (e === null || typeof e !== 'object') throw corrupt(`tensor '${name}' has no {dtype, shape, data_offsets} entry`);
+        if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+          throw corrupt(`tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+        }
         const dtype = FROM_ST[e.dtype];
         if (!dtype) throw corrupt(`tensor '${name}' has unsupported dtype ${String(e.dtype)}`);
         const [begin, end] = e.data_offsets ?? [];
