@@ -118,6 +118,7 @@ function featurizeData(file: string, outDir: string, options: HierGraphOptions, 
     progress.tick();
   }
   progress.finish();
+  failures.sort((a, b) => a.line - b.line);
   const seconds = progress.elapsedSeconds();
   const ok = records.length;
   writeFileAtomic(join(outDir, 'graphs.ormg'), packHierGraphs(records));
