@@ -1,7 +1,7 @@
 // Module: a tree of named parameters and sub-modules, as torch.nn.Module.
 // Parameter names follow the dotted paths of the tree ("encoder.layer.0.attention.self.query.weight"),
 // which is also the checkpoint layout, so Hugging Face BERT checkpoints map onto ours directly.
-import { keep, noGrad, loadSafetensors, saveSafetensors, type Tensor } from '../tensor/index.js';
+import { keep, noGrad, tidy, loadSafetensors, saveSafetensors, type Tensor } from '../tensor/index.js';
 
 export interface LoadOptions {
   /** Fail on missing or unexpected names (default true). */
@@ -86,9 +86,9 @@ export abstract class Module {
       strict && unexpected.length ? `unexpected: ${unexpected.join(', ')}` : '',
     ].filter(Boolean);
     if (problems.length) throw new Error(`${this.constructor.name}.loadStateDict: ${problems.join('\n')}`);
-    noGrad(() => {
+    noGrad(() => tidy(() => {
       for (const [k, p] of own) if (k in state) p.copy_(state[k]!.to(p.dtype));
-    });
+    }));
     return { missing, unexpected };
   }
 

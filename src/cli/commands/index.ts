@@ -12,6 +12,7 @@ export const commands: Record<string, Command> = {
   demo: { summary: 'a short offline tour: engine, a molecule\'s motifs, a tokenized description', load: () => import('./demo.js') },
   info: { summary: 'show the tensor engine set-up (threads, BLAS, CUDA)', load: () => import('./info.js') },
   bench: { summary: 'run a benchmark (engine, chem, text) and print JSON', load: () => import('./bench.js') },
+  'pretrain-text': { summary: 'pre-train the BERT text encoder with masked-language modelling (resumable)', load: () => import('./pretrain-text.js') },
   vocab: { summary: 'train a WordPiece vocabulary (vocab.txt) from training descriptions', load: () => import('./vocab.js') },
   featurize: { summary: 'SMILES -> hierarchical molecule graph (atoms, BRICS motifs); one molecule or a data set', load: () => import('./featurize.js') },
 };

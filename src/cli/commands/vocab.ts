@@ -1,8 +1,7 @@
 // `orma vocab`: trains a WordPiece vocabulary (vocab.txt) from the descriptions of training files.
-import { basename } from 'node:path';
 import { CliError, numberFlag, parseCommandArgs } from '../args.js';
-import { readPairFile, formatProblems, DatasetError } from '../../data/datasets.js';
-import { readTextFile } from '../../util/fs.js';
+import { DatasetError } from '../../data/datasets.js';
+import { assertTrainingFiles, readTexts as readTextsOf } from '../../data/texts.js';
 import { saveVocabFile } from '../../text/vocab.js';
 import { trainWordPieceVocab, type MergeScore } from '../../text/train-vocab.js';
 
@@ -27,8 +26,6 @@ options:
   --allow-eval-text    accept files whose name says test/validation (you are responsible for the leak)
   --quiet              no progress output`;
 
-const EVAL_NAME = /(^|[^a-z])(test|val|valid|validation|dev)([^a-z]|$)/i;
-
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(argv, {
     data: { type: 'string', multiple: true },
@@ -52,10 +49,10 @@ export async function run(argv: string[]): Promise<number> {
   if (!Number.isInteger(size) || size < 10) throw new CliError(`--size must be an integer >= 10, got ${v.size}`);
   const score = (v.score as string | undefined) ?? 'count';
   if (score !== 'count' && score !== 'likelihood') throw new CliError(`--score must be count or likelihood, got '${score}'`);
-  const evalFiles = files.filter((f) => EVAL_NAME.test(basename(f)));
-  if (evalFiles.length > 0 && !v['allow-eval-text']) {
-    throw new CliError(`refusing to build a vocabulary from evaluation text: ${evalFiles.join(', ')} ` +
-      `(the name says test/validation). Train on training splits only, or pass --allow-eval-text.`);
+  try {
+    assertTrainingFiles(files, 'build a vocabulary', Boolean(v['allow-eval-text']));
+  } catch (err) {
+    throw new CliError((err as Error).message);
   }
   const quiet = Boolean(v.quiet);
   const texts: string[] = [];
@@ -90,21 +87,11 @@ function train(texts: string[], options: Parameters<typeof trainWordPieceVocab>[
   }
 }
 
-/** The descriptions of a pair TSV, or the non-blank lines of a plain text file. */
 function readTexts(file: string): string[] {
-  const text = readTextFile(file);
-  if (!(text.split('\n', 1)[0] ?? '').includes('\t')) {
-    return text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
-  }
-  let pairs;
   try {
-    pairs = readPairFile(file, { requireDescription: true });
+    return readTextsOf(file);
   } catch (err) {
     if (err instanceof DatasetError) throw new CliError(err.message);
     throw err;
   }
-  if (pairs.problems.length > 0) {
-    console.error(`${file}: ${pairs.problems.length} row(s) skipped:\n${formatProblems(pairs.problems)}`);
-  }
-  return pairs.rows.map((r) => r.description!);
 }

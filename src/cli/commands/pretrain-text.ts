@@ -1,0 +1,95 @@
+// `orma pretrain-text`: masked-language-model pre-training of the text encoder on training descriptions.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliError, numberFlag, parseCommandArgs } from '../args.js';
+import { DEFAULT_MODEL_DIR } from '../../util/paths.js';
+
+const HELP = `usage: orma pretrain-text --data FILE [--data FILE ...] --out DIR [options]
+
+Pre-trains a BERT text encoder with masked-language modelling on descriptions (pair TSVs such as
+ChEBI-20/PCdes train, or plain text with one description per line). Shows progress with an ETA, saves a
+resumable checkpoint in DIR/checkpoint (Ctrl-C saves and stops; --resume continues exactly), and
+writes DIR as a Hugging Face BERT folder (config.json, vocab.txt, model.safetensors).
+
+options:
+  --config FILE          JSON with encoder sizes {hidden, layers, heads, ffn, maxPositions, dropout}
+                         and/or training settings (the long option names below, in camelCase)
+  --vocab FILE           vocab.txt (default: the shipped default vocabulary)
+  --val FILE             held-out descriptions for the validation MLM loss after each epoch
+  --epochs N             (default 10)      --batch-size N    (default 32)
+  --lr X                 (default 5e-4)    --warmup N        warm-up steps (default 500)
+  --weight-decay X       (default 0.01)    --max-length N    tokens per text (default 256)
+  --mask-prob X          (default 0.15)    --clip X          gradient norm clip (default 1.0)
+  --seed N               (default 0)       --checkpoint-every N  steps (default 200)
+  --max-steps N          stop after N steps in total (smoke runs)
+  --resume               continue from DIR/checkpoint
+  --allow-eval-text      accept --data files named test/validation
+  --quiet                no progress line`;
+
+const TRAINING_DEFAULTS = {
+  epochs: 10, batchSize: 32, lr: 5e-4, warmup: 500, weightDecay: 0.01, maxLength: 256, maskProb: 0.15, clip: 1.0, seed: 0, checkpointEvery: 200,
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const str = { type: 'string' } as const;
+  const args = parseCommandArgs(argv, {
+    data: { type: 'string', multiple: true }, out: str, config: str, vocab: str, val: str, epochs: str, 'batch-size': str, lr: str, warmup: str,
+    'weight-decay': str, 'max-length': str, 'mask-prob': str, clip: str, seed: str, 'checkpoint-every': str, 'max-steps': str,
+    resume: { type: 'boolean' }, 'allow-eval-text': { type: 'boolean' }, quiet: { type: 'boolean' },
+  }, HELP);
+  if (!args) return 0;
+  const v = args.values;
+  const files = (v.data as string[] | undefined) ?? [];
+  if (files.length === 0) throw new CliError(`--data is required\n\n${HELP}`);
+  if (typeof v.out !== 'string') throw new CliError(`--out is required\n\n${HELP}`);
+  const { assertTrainingFiles, readTexts } = await import('../../data/texts.js');
+  try {
+    assertTrainingFiles(files, 'pre-train', Boolean(v['allow-eval-text']));
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const fromFile = readConfig(v.config as string | undefined);
+  const { DEFAULT_TEXT_ENCODER } = await import('../../model/config.js');
+  const encoderKeys = ['hidden', 'layers', 'heads', 'ffn', 'maxPositions', 'dropout', 'attentionDropout'] as const;
+  const encoder = { ...DEFAULT_TEXT_ENCODER, ...Object.fromEntries(encoderKeys.filter((k) => k in fromFile).map((k) => [k, fromFile[k]])) };
+  const setting = (flag: string, key: keyof typeof TRAINING_DEFAULTS) =>
+    numberFlag(v[flag] as string | undefined, flag, typeof fromFile[key] === 'number' ? fromFile[key] as number : TRAINING_DEFAULTS[key]);
+
+  const quiet = Boolean(v.quiet);
+  const texts = files.flatMap((f) => readTexts(f));
+  const validationTexts = typeof v.val === 'string' ? readTexts(v.val) : undefined;
+  if (!quiet) console.error(`pretrain-text: ${texts.length} training texts${validationTexts ? `, ${validationTexts.length} validation texts` : ''}`);
+  let stopRequests = 0;
+  const onSigint = () => {
+    stopRequests++;
+    if (stopRequests > 1) process.exit(130);
+    console.error('\npretrain-text: stopping after this step and saving a checkpoint (Ctrl-C again to abort without saving)');
+  };
+  process.on('SIGINT', onSigint);
+  const { pretrainText } = await import('../../train/pretrain-text.js');
+  try {
+    const result = await pretrainText({
+      texts, validationTexts, vocabPath: (v.vocab as string | undefined) ?? join(DEFAULT_MODEL_DIR, 'vocab.txt'), out: v.out,
+      encoder, epochs: setting('epochs', 'epochs'), batchSize: setting('batch-size', 'batchSize'), lr: setting('lr', 'lr'),
+      warmup: setting('warmup', 'warmup'), weightDecay: setting('weight-decay', 'weightDecay'), maxLength: setting('max-length', 'maxLength'),
+      maskProb: setting('mask-prob', 'maskProb'), clip: setting('clip', 'clip'), seed: setting('seed', 'seed'),
+      checkpointEvery: setting('checkpoint-every', 'checkpointEvery'),
+      maxSteps: v['max-steps'] === undefined ? undefined : numberFlag(v['max-steps'] as string, 'max-steps', 0),
+      resume: Boolean(v.resume), shouldStop: () => stopRequests > 0, progress: quiet ? null : process.stderr,
+    });
+    console.log(JSON.stringify({ out: v.out, ...result }));
+    return stopRequests > 0 ? 130 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function readConfig(path: string | undefined): Record<string, unknown> {
+  if (!path) return {};
+  if (!existsSync(path)) throw new CliError(`--config ${path}: no such file`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new CliError(`--config ${path}: not valid JSON: ${(err as Error).message}`);
+  }
+}
