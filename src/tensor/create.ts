@@ -47,10 +47,12 @@ export function empty(shape: number[], o?: CreateOptions): Tensor {
 export function full(shape: number[], value: number, o?: CreateOptions): Tensor {
   return finish(wrap(native.full(checkShape(shape, 'full'), value, code(o), o?.device)), o);
 }
-/** Values start, start+step, ... below end; int64 by default, as torch.arange with integer arguments. */
+/** Values start, start+step, ... below end; int64 when every argument is an integer, else float32 (as torch.arange). */
 export function arange(start: number, end?: number, step = 1, o?: CreateOptions): Tensor {
   const [s, e] = end === undefined ? [0, start] : [start, end];
-  return finish(wrap(native.arange(s, e, step, code(o, 'int64'), o?.device)), o);
+  // An int64 default for fractional arguments truncated them: arange(0, 1, 0.25) failed with "step must be nonzero".
+  const integral = Number.isInteger(s) && Number.isInteger(e) && Number.isInteger(step);
+  return finish(wrap(native.arange(s, e, step, code(o, integral ? 'int64' : 'float32'), o?.device)), o);
 }
 export function eye(n: number, o?: CreateOptions): Tensor {
   return finish(wrap(native.eye(n, code(o), o?.device)), o);
@@ -86,6 +88,7 @@ export function tensor(data: AnyTypedArray | Nested, o: CreateOptions & { shape?
   const shape = o.shape ?? inferShape(data);
   const flat: (number | boolean)[] = [];
   flattenInto(data, flat);
+  if (!o.shape) checkRectangular(data, shape, 0, []);
   const dtype = o.dtype ?? (typeof flat[0] === 'boolean' ? 'bool' : defaultFloat);
   return finish(wrap(native.fromArray(toTypedArray(flat, dtype), shape, DTYPE_CODES[dtype], o.device)), o);
 }
@@ -104,6 +107,18 @@ function inferShape(data: Nested): number[] {
     if (cur === undefined) break;
   }
   return shape;
+}
+
+/** Nested arrays must be rectangular: every array at depth d has shape[d] elements, numbers only at the last level. */
+function checkRectangular(data: Nested, shape: number[], depth: number, at: number[]): void {
+  const where = () => `tensor(): nested arrays are ragged: element [${at.join(', ')}] `;
+  if (depth === shape.length) {
+    if (Array.isArray(data)) throw new Error(`${where()}is an array, expected a number (shape [${shape.join(', ')}] from the first elements)`);
+    return;
+  }
+  if (!Array.isArray(data)) throw new Error(`${where()}is a number, expected an array of ${shape[depth]}`);
+  if (data.length !== shape[depth]) throw new Error(`${where()}has ${data.length} elements, expected ${shape[depth]} (shape [${shape.join(', ')}] from the first elements)`);
+  data.forEach((d, i) => checkRectangular(d, shape, depth + 1, [...at, i]));
 }
 
 function flattenInto(data: Nested, out: (number | boolean)[]): void {

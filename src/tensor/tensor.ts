@@ -76,8 +76,13 @@ export class Tensor implements Owned {
   toArray(): AnyTypedArray {
     return typedArrayFor(this.dtype, native.toArray(this.handle));
   }
-  /** The elements as plain numbers (int64 converted; exact below 2^53). */
+  /** The elements as plain numbers (int64 converted, exact below 2^53; bfloat16/float16 as their values, not their bits). */
   toNumbers(): number[] {
+    const dt = this.dtype;
+    if (dt === 'bfloat16' || dt === 'float16') {
+      const f = wrap(native.to(this.handle, DTYPE_CODES.float32, this.device));
+      try { return f.toNumbers(); } finally { f.dispose(); }
+    }
     const a = this.toArray();
     return a instanceof BigInt64Array ? Array.from(a, Number) : Array.from(a as ArrayLike<number>);
   }

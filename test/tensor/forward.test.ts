@@ -22,6 +22,11 @@ test('arange: integer default, float steps, negative steps', () => tidy(() => {
   assert.deepEqual(arange(0, 1, 0.25, { dtype: 'float32' }).toNumbers(), [0, 0.25, 0.5, 0.75]);
   assert.deepEqual(arange(3, 0, -1).toNumbers(), [3, 2, 1]);
   assert.deepEqual(arange(0).shape, [0]);
+  // fractional arguments default to float32, as torch.arange (an int64 default truncated the step to 0)
+  assert.equal(arange(0, 1, 0.25).dtype, 'float32');
+  assert.deepEqual(arange(0, 1, 0.25).toNumbers(), [0, 0.25, 0.5, 0.75]);
+  assert.deepEqual(arange(2.5).toNumbers(), [0, 1, 2]);
+  assert.equal(arange(2.5).dtype, 'float32');
 }));
 
 test('eye, zeros, ones, full, empty: shapes, dtypes, values', () => tidy(() => {
@@ -60,6 +65,11 @@ test('tensor() from nested arrays: shape inference, default dtypes', () => tidy(
   assert.equal(s.item(), 3.5);
   assert.deepEqual(tensor([]).shape, [0]);
   assert.throws(() => tensor([1, 2], { dtype: 'bfloat16' }), /bfloat16/);
+  // ragged nested arrays are rejected with the offending element, even when the count happens to fit a shape
+  assert.throws(() => tensor([[1, 2], [3]]), /ragged: element \[1\] has 1 elements, expected 2/);
+  assert.throws(() => tensor([[1, 2], [3], [4, 5, 6]]), /ragged/);
+  assert.throws(() => tensor([[1, 2], [3, [4]]] as never), /ragged: element \[1, 1\] is an array/);
+  assert.deepEqual(tensor([[]]).shape, [1, 0]);
 }));
 
 test('tensor() from typed arrays of every dtype, round trip through toArray', () => tidy(() => {
@@ -84,6 +94,9 @@ test('tensor() from typed arrays of every dtype, round trip through toArray', ()
   assert.equal(tensor(new BigInt64Array([1n])).dtype, 'int64');
   assert.equal(tensor(new Float64Array([1])).dtype, 'float64');
   assert.equal(tensor(new Uint8Array([1])).dtype, 'uint8');
+  // toNumbers gives 16-bit floats' values, not their bits
+  assert.deepEqual(tensor(new Uint16Array([0x3f80, 0xc000]), { dtype: 'bfloat16' }).toNumbers(), [1, -2]);
+  assert.deepEqual(tensor(new Uint16Array([0x3c00, 0x4248]), { dtype: 'float16' }).toNumbers(), [1, 3.140625]);
   // 16-bit floats convert to float32 exactly
   assert.deepEqual(tensor(new Uint16Array([0x3f80, 0x4049]), { dtype: 'bfloat16' }).float().toNumbers(), [1, 3.140625]);
   assert.deepEqual(tensor(new Uint16Array([0x3c00, 0x4248]), { dtype: 'float16' }).float().toNumbers(), [1, 3.140625]);
