@@ -82,6 +82,17 @@ test('tidy rejects async functions without leaking', () => {
   assert.equal(liveTensorCount(), before);
 });
 
+test('backward works after the scope that built the graph freed its intermediate handles', () => {
+  const w = keep(tensor([1, 2], { dtype: 'float64', requiresGrad: true }));
+  const before = liveTensorCount();
+  const loss = tidy(() => w.mul(w).exp().log().mul(3).sum());
+  assert.equal(liveTensorCount(), before + 1, 'only the loss handle is left');
+  loss.backward();
+  tidy(() => assert.deepEqual(w.grad!.toNumbers(), [6, 12]));
+  loss.dispose();
+  w.dispose();
+});
+
 test('keep() exempts a tensor from every enclosing scope; dispose() frees it', () => {
   const before = liveTensorCount();
   let kept: Tensor | undefined;
