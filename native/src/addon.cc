@@ -1,10 +1,16 @@
 // Module entry: installs the caching allocator and registers every op.
 #include "engine.h"
+#include <c10/util/Logging.h>
+#include <cstdlib>
 
 namespace orma {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installCachingAllocator();
+  // Every c10::Error captured and symbolized a C++ backtrace (~16 ms per failed op); our messages
+  // use what_without_backtrace(), so skip it. ORMA_CPP_STACKTRACES=1 keeps it for debugging the addon.
+  const char* st = std::getenv("ORMA_CPP_STACKTRACES");
+  if (!st || std::string(st) != "1") c10::SetStackTraceFetcher([] { return std::string(); });
   setEnvForMemoryReports(env);
   registerRuntime(env, exports);
   registerCreation(env, exports);
