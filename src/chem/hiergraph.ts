@@ -1,7 +1,7 @@
 // SMILES -> hierarchical heterogeneous graph (orma-reference.md section 3.3, built from one RDKit parse):
 // nodes are atoms 0..A-1, motifs A..A+M-1 and the molecule node A+M. Everything is plain typed arrays.
 import { atomFeatures, bondFeatures } from './features.js';
-import { findBricsBonds } from './brics.js';
+import { findBricsBonds, type BricsMatcher } from './brics.js';
 import { decomposeMotifs, type NoBricsFallback } from './motifs.js';
 import { openMol, readMolecule } from './rdkit.js';
 import { buildTopology } from './topology.js';
@@ -19,6 +19,8 @@ export interface HierGraphOptions {
   noBricsFallback?: NoBricsFallback;
   /** Add motif->atom and molecule->motif edges (molecule->atom when there are no motifs). Default false. */
   downwardEdges?: boolean;
+  /** How BRICS environments are matched (same result; 'rdkit' runs the SMARTS in MinimalLib). Default 'native'. */
+  bricsMatcher?: BricsMatcher;
 }
 
 /** The data a graph is made of; everything else in HierGraph is derived from it (and not serialized). */
@@ -63,7 +65,7 @@ export function buildHierGraph(smiles: string, options: HierGraphOptions = {}): 
   try {
     const p = readMolecule(mol, smiles);
     const t = buildTopology(p);
-    const brics = findBricsBonds(mol, p, t);
+    const brics = findBricsBonds(mol, p, t, options.bricsMatcher ?? 'native');
     const bondAtoms = new Int32Array(2 * p.numBonds);
     for (let b = 0; b < p.numBonds; b++) { bondAtoms[2 * b] = p.bondBegin[b]!; bondAtoms[2 * b + 1] = p.bondEnd[b]!; }
     const { motifs, fallback } = decomposeMotifs(
