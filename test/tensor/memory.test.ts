@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  Tensor, tidy, keep, dispose, liveTensorCount, zeros, ones, randn, tensor, linear, crossEntropy, AdamW, manualSeed, memoryStats, randint, noGrad,
+  Tensor, tidy, keep, dispose, liveTensorCount, zeros, ones, randn, tensor, linear, crossEntropy, AdamW, manualSeed, memoryStats, emptyCache, randint, noGrad,
 } from '../../src/tensor/index.js';
 
 test('tidy frees everything created inside except the returned tensor', () => {
@@ -225,5 +225,33 @@ test('the caching allocator reuses freed large blocks', () => {
   assert.ok(s1.cacheHits - s0.cacheHits >= 30, `expected cache hits, got ${s1.cacheHits - s0.cacheHits} hits and ${s1.cacheMisses - s0.cacheMisses} misses`);
   assert.ok(s1.cacheMisses - s0.cacheMisses <= 4, `misses ${s1.cacheMisses - s0.cacheMisses}`);
   assert.equal(s1.allocatedBytes, s0.allocatedBytes, 'all large blocks given back');
-  void tensor;
+});
+
+test('the caching allocator never hands out a live block: interleaved sizes keep their data', () => {
+  const before = liveTensorCount();
+  tidy(() => {
+    // sizes around and above the 64 KiB cache threshold, several in one size class
+    const sizes = [16384, 16385, 17000, 18431, 20000, 65536, 70000, 100000, 262144, 262143];
+    const live: { t: Tensor; v: number }[] = [];
+    let v = 1;
+    for (let round = 0; round < 6; round++) {
+      for (const n of sizes) live.push({ t: tensor(new Float32Array(n).fill(v), { shape: [n] }).mul(1), v: v++ });
+      // free every other one, then allocate again into the freed blocks
+      for (let i = round % 2; i < live.length; i += 2) live[i]!.t.dispose();
+      for (let i = live.length - 1; i >= 0; i--) if (live[i]!.t.isDisposed()) live.splice(i, 1);
+    }
+    for (const { t, v: value } of live) {
+      const a = t.toArray() as Float32Array;
+      assert.ok(a.every((x) => x === value), `a tensor filled with ${value} was overwritten`);
+    }
+  });
+  assert.equal(liveTensorCount(), before);
+});
+
+test('emptyCache returns idle blocks; memoryStats reports them', () => {
+  tidy(() => { ones([1 << 20]); });
+  assert.ok(memoryStats().cachedBytes >= 4 << 20);
+  emptyCache();
+  assert.equal(memoryStats().cachedBytes, 0);
+  assert.ok(memoryStats().peakBytes >= 4 << 20);
 });
