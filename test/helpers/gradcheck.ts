@@ -79,7 +79,8 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
     const outShape = out.shape;
     const proj = seededUniform(out.numel, o.projectionSeed ?? 1234);
     const projT = tensor(proj, { dtype: 'float64', shape: outShape });
-    enableGrad(() => out.mul(projT).sum()).backward();
+    // An output that does not require grad has zero analytic gradients (the numeric ones must be zero too).
+    if (out.requiresGrad) enableGrad(() => out.mul(projT).sum()).backward();
     const analytic = wrt.map((i) => {
       const g = inputs[i]!.grad;
       const a = g ? (g.toArray() as Float64Array).slice() : new Float64Array(inputs[i]!.numel);
@@ -108,26 +109,30 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
       const base = (x.toArray() as Float64Array).slice();
       const work = base.slice();
       const setData = () => tidy(() => { x.copy_(tensor(work, { dtype: 'float64', shape })); });
-      for (let k = 0; k < base.length; k++) {
-        work[k] = base[k]! + eps;
-        setData();
-        const fPlus = evalProjected();
-        work[k] = base[k]! - eps;
-        setData();
-        const fMinus = evalProjected();
-        work[k] = base[k]!;
-        const numeric = (fPlus - fMinus) / (2 * eps);
-        const a = analytic[w]![k]!;
-        const absErr = Math.abs(a - numeric);
-        const score = absErr - atol - rtol * Math.abs(numeric);
-        if (!(score <= 0)) ok = false;  // NaN fails too
-        if (score > worstScore || Number.isNaN(score)) {
-          worstScore = Number.isNaN(score) ? Infinity : score;
-          worst = { input: inputIdx, index: unravel(k, shape), numeric, analytic: a, absErr };
+      try {
+        for (let k = 0; k < base.length; k++) {
+          work[k] = base[k]! + eps;
+          setData();
+          const fPlus = evalProjected();
+          work[k] = base[k]! - eps;
+          setData();
+          const fMinus = evalProjected();
+          work[k] = base[k]!;
+          const numeric = (fPlus - fMinus) / (2 * eps);
+          const a = analytic[w]![k]!;
+          const absErr = Math.abs(a - numeric);
+          const score = absErr - atol - rtol * Math.abs(numeric);
+          if (!(score <= 0)) ok = false;  // NaN fails too
+          if (score > worstScore || Number.isNaN(score)) {
+            worstScore = Number.isNaN(score) ? Infinity : score;
+            worst = { input: inputIdx, index: unravel(k, shape), numeric, analytic: a, absErr };
+          }
+          checked++;
         }
-        checked++;
+      } finally {
+        work.set(base);
+        setData();  // the input gets its original values back even when fn throws
       }
-      setData();
     });
     return { ok, worst, checked };
   });

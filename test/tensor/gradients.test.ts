@@ -111,6 +111,9 @@ const cases: Case[] = [
   ['linear with bias', () => ({ fn: (x, w, b) => linear(x, w, b), inputs: [r([3, 4]), r([2, 4]), r([2])] })],
   ['linear without bias, 3-D input', () => ({ fn: (x, w) => linear(x, w), inputs: [r([2, 3, 4]), r([5, 4])] })],
   ['einsum batched matmul', () => ({ fn: (a, b) => einsum('bij,bjk->bik', a, b), inputs: [r([2, 3, 4]), r([2, 4, 2])] })],
+  ['einsum diagonal', () => ({ fn: (a) => einsum('ii->i', a), inputs: [r([3, 3])] })],
+  ['linear with transposed (non-contiguous) weight', () => ({ fn: (x, w) => linear(x, w.mT), inputs: [r([2, 3]), r([3, 4])] })],
+  ['matmul with an expanded operand', () => ({ fn: (a, b) => a.expand(2, 3, 4).matmul(b), inputs: [r([3, 4]), r([2, 4, 2])] })],
   ['einsum row dot', () => ({ fn: (a, b) => einsum('ij,ij->i', a, b), inputs: [r([3, 4]), r([3, 4])] })],
   ['einsum outer + trace-like', () => ({ fn: (a, b) => einsum('i,j->ij', a, b), inputs: [r([3]), r([2])] })],
   // ---- unary ----
@@ -156,6 +159,7 @@ const cases: Case[] = [
   ['softmax dim 0', () => ({ fn: (x) => x.softmax(0), inputs: [r([3, 4], -2, 2)] })],
   ['logSoftmax', () => ({ fn: (x) => x.logSoftmax(1), inputs: [r([3, 4], -2, 2)] })],
   ['layerNorm affine', () => ({ fn: (x, w, b) => layerNorm(x, [4], w, b), inputs: [r([2, 3, 4]), r([4], 0.5, 1.5), r([4])] })],
+  ['layerNorm weight only', () => ({ fn: (x, w) => layerNorm(x, [3], w), inputs: [r([2, 3]), r([3], 0.5, 1.5)] })],
   ['layerNorm no affine, 2 normalized dims', () => ({ fn: (x) => layerNorm(x, [3, 4], null, null, 1e-3), inputs: [r([2, 3, 4])] })],
   ['dropout eval', () => ({ fn: (x) => dropout(x, 0.3, false), inputs: [r([3, 4])] })],
   ['dropout train (fixed seed)', () => ({ fn: (x) => dropout(x, 0.4, true).mul(x), inputs: [r([4, 5])], seed: 77 })],
