@@ -1,0 +1,35 @@
+// Engine-wide facts: BLAS in use, threads, seeds, OpenMP wait policy.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { blasInfo, assertFastBlas, getNumThreads, setNumThreads, cudaAvailable, randn, tidy, manualSeed } from '../../src/tensor/index.js';
+
+test('libtorch runs on an optimized BLAS, not the reference one (the silent 10-18x slowdown)', () => {
+  const info = blasInfo();
+  assert.notEqual(info.kind, 'reference', `reference BLAS in use: ${info.library}`);
+  assert.ok(['openblas', 'mkl', 'blis'].includes(info.kind), `unexpected BLAS: ${JSON.stringify(info)}`);
+  assert.doesNotThrow(assertFastBlas);
+});
+
+test('threads: default from the CPUs available (or ORMA_NUM_THREADS), setNumThreads validates', () => {
+  const n = getNumThreads();
+  assert.ok(n >= 1);
+  if (process.env.ORMA_NUM_THREADS) assert.equal(n, Number(process.env.ORMA_NUM_THREADS));
+  assert.throws(() => setNumThreads(0), /setNumThreads: expected a positive integer, got 0/);
+  assert.throws(() => setNumThreads(1.5), /positive integer/);
+  setNumThreads(1);
+  assert.equal(getNumThreads(), 1);
+  // results do not depend on the thread count
+  const run = () => tidy(() => { manualSeed(9); const a = randn([300, 200], { dtype: 'float64' }); return a.matmul(a.mT).sum().item(); });
+  const one = run();
+  setNumThreads(n);
+  assert.equal(getNumThreads(), n);
+  assert.ok(Math.abs(run() - one) < 1e-9 * Math.abs(one));
+});
+
+test('OpenMP workers sleep instead of spinning unless the user chose a policy', () => {
+  assert.ok(process.env.OMP_WAIT_POLICY, 'set before libtorch loaded');
+});
+
+test('a CPU-only libtorch reports no CUDA', () => {
+  assert.equal(typeof cudaAvailable(), 'boolean');
+});
