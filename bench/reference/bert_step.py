@@ -59,6 +59,7 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--config", required=True)
+    ap.add_argument("--shapes", help="JSON file of [batch, length] pairs: time one pass over them (train, then inference)")
     a = ap.parse_args()
     c = json.loads(a.config)
     if a.threads:
@@ -66,6 +67,8 @@ def main():
     torch.manual_seed(0)
     model = Bert(c).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    if a.shapes:
+        return time_shapes(model, opt, c, json.load(open(a.shapes)))
     ids = torch.randint(0, c["vocabSize"], (c["batch"], c["length"]))
     mask = torch.ones(c["batch"], c["length"], dtype=torch.long)
 
@@ -86,6 +89,30 @@ def main():
     print(json.dumps({"median_ms": times[len(times) // 2], "min_ms": times[0], "runs": a.steps,
                       "params": sum(p.numel() for p in model.parameters()),
                       "torch_version": torch.__version__, "threads": torch.get_num_threads()}))
+
+
+def time_shapes(model, opt, c, shapes):
+    """One pass of training steps, then one of inference, over batches of the given shapes (after a warm-up pass each)."""
+    def run(train):
+        model.train(train)
+        t0 = time.perf_counter()
+        for b, l in shapes:
+            ids = torch.randint(0, c["vocabSize"], (b, l))
+            mask = torch.ones(b, l, dtype=torch.long)
+            if train:
+                last, _ = model(ids, mask)
+                last.mean(1).pow(2).mean().backward()
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+            else:
+                with torch.no_grad():
+                    model(ids, mask)
+        return time.perf_counter() - t0
+    run(True)
+    train = run(True)
+    run(False)
+    infer = run(False)
+    print(json.dumps({"train_seconds": train, "infer_seconds": infer, "torch_version": torch.__version__, "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":
