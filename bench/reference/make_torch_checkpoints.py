@@ -14,6 +14,7 @@ Contents:
             (non-contiguous) tensor, two tensors sharing one storage (one a view with an offset),
             a 0-dim tensor, an empty tensor and an nn.Parameter.
   nested    {'model': {...}, 'optimizer': {...}, 'epoch': 3, ...}: nested dicts, lists, non-tensor leaves.
+  bert_zip_p4.pt and nested_legacy_p5.pt use pickle protocols 4 and 5.
 Variants of bert_zip.pt made by rewriting the archive (torch.load still reads the first two):
   bert_zip_deflate.pt  entries DEFLATE-compressed
   bert_zip64.pt        every entry with ZIP64 extra fields, ZIP64 end-of-central-directory record
@@ -152,8 +153,13 @@ def main():
         obj = make()
         torch.save(obj, p(f"{name}_zip.pt"), _use_new_zipfile_serialization=True)
         torch.save(obj, p(f"{name}_legacy.pt"), _use_new_zipfile_serialization=False)
+        # newer pickle protocols: FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL
+        if name == "bert":
+            torch.save(obj, p("bert_zip_p4.pt"), pickle_protocol=4)
+        else:
+            torch.save(obj, p("nested_legacy_p5.pt"), _use_new_zipfile_serialization=False, pickle_protocol=5)
         expected = flatten(obj, "", {})
-        for fmt in ("zip", "legacy"):
+        for fmt in ("zip", "legacy", "zip_p4" if name == "bert" else "legacy_p5"):
             check_same(expected, flatten(torch.load(p(f"{name}_{fmt}.pt")), "", {}), f"{name}_{fmt}")
         st_io.save(p(f"{name}_expected.safetensors"), expected)
 

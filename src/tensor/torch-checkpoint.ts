@@ -269,27 +269,30 @@ function readU64(b: Buffer, what: string): number {
  * Nothing is ever executed: REDUCE/NEWOBJ/BUILD only act on allow-listed globals (see `apply`).
  */
 function unpickle(r: ByteReader, what: string, persistentLoad: (pid: unknown) => unknown): unknown {
+  const start = r.pos;
+  /** Where an opcode is: its byte within this pickle, and its file offset when the pickle does not start the buffer. */
+  const where = (at: number) => (start === 0 ? `byte ${at}` : `byte ${at - start} (file offset ${at})`);
   let stack: unknown[] = [];
   const metastack: unknown[][] = [];
   const memo = new Map<number, unknown>();
-  const pop = (): unknown => (stack.length ? stack.pop() : fail(`${what}: stack underflow at byte ${r.pos}`));
-  const top = (): unknown => (stack.length ? stack[stack.length - 1] : fail(`${what}: empty stack at byte ${r.pos}`));
+  const pop = (): unknown => (stack.length ? stack.pop() : fail(`${what}: stack underflow at ${where(r.pos)}`));
+  const top = (): unknown => (stack.length ? stack[stack.length - 1] : fail(`${what}: empty stack at ${where(r.pos)}`));
   const popMark = (): unknown[] => {
     const items = stack;
-    stack = metastack.pop() ?? fail(`${what}: MARK missing at byte ${r.pos}`);
+    stack = metastack.pop() ?? fail(`${what}: MARK missing at ${where(r.pos)}`);
     return items;
   };
   const u8 = () => r.take(1)[0]!;
   const str = (n: number) => r.take(n).toString('utf8');
   const setItems = (d: unknown, kv: unknown[]) => {
-    if (!(d instanceof Map)) fail(`${what}: SETITEM(S) on a ${pyType(d)} at byte ${r.pos}`);
+    if (!(d instanceof Map)) fail(`${what}: SETITEM(S) on a ${pyType(d)} at ${where(r.pos)}`);
     for (let i = 0; i + 1 < kv.length; i += 2) (d as Map<unknown, unknown>).set(kv[i], kv[i + 1]);
   };
   const appendItems = (l: unknown, items: unknown[]) => {
-    if (!Array.isArray(l)) fail(`${what}: APPEND(S) on a ${pyType(l)} at byte ${r.pos}`);
+    if (!Array.isArray(l)) fail(`${what}: APPEND(S) on a ${pyType(l)} at ${where(r.pos)}`);
     (l as unknown[]).push(...items);
   };
-  const getMemo = (i: number) => (memo.has(i) ? memo.get(i) : fail(`${what}: memo entry ${i} read before it was written (byte ${r.pos})`));
+  const getMemo = (i: number) => (memo.has(i) ? memo.get(i) : fail(`${what}: memo entry ${i} read before it was written (${where(r.pos)})`));
 
   for (;;) {
     const at = r.pos;
@@ -315,7 +318,7 @@ function unpickle(r: ByteReader, what: string, persistentLoad: (pid: unknown) =>
       case 0x8a: stack.push(decodeLong(r.take(u8()))); break; // LONG1
       case 0x8b: { // LONG4
         const n = r.take(4).readInt32LE(0);
-        if (n < 0) fail(`${what}: negative LONG4 length at byte ${at}`);
+        if (n < 0) fail(`${what}: negative LONG4 length at ${where(at)}`);
         stack.push(decodeLong(r.take(n)));
         break;
       }
@@ -329,7 +332,7 @@ function unpickle(r: ByteReader, what: string, persistentLoad: (pid: unknown) =>
       case 0x8d: stack.push(str(readU64(r.take(8), 'BINUNICODE8 length'))); break;
       case 0x54: { // BINSTRING (Python 2 str), read as text like torch.load's encoding='utf-8'
         const n = r.take(4).readInt32LE(0);
-        if (n < 0) fail(`${what}: negative BINSTRING length at byte ${at}`);
+        if (n < 0) fail(`${what}: negative BINSTRING length at ${where(at)}`);
         stack.push(str(n));
         break;
       }
@@ -355,7 +358,7 @@ function unpickle(r: ByteReader, what: string, persistentLoad: (pid: unknown) =>
       case 0x90: { // ADDITEMS
         const items = popMark();
         const s = top();
-        if (!(s instanceof Set)) fail(`${what}: ADDITEMS on a ${pyType(s)} at byte ${at}`);
+        if (!(s instanceof Set)) fail(`${what}: ADDITEMS on a ${pyType(s)} at ${where(at)}`);
         for (const x of items) (s as Set<unknown>).add(x);
         break;
       }
@@ -376,7 +379,7 @@ function unpickle(r: ByteReader, what: string, persistentLoad: (pid: unknown) =>
       }
       case 0x93: { // STACK_GLOBAL
         const name = pop(), module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') fail(`${what}: STACK_GLOBAL needs two strings at byte ${at}`);
+        if (typeof module !== 'string' || typeof name !== 'string') fail(`${what}: STACK_GLOBAL needs two strings at ${where(at)}`);
         stack.push(resolveGlobal(module as string, name as string));
         break;
       }
@@ -388,8 +391,8 @@ function unpickle(r: ByteReader, what: string, persistentLoad: (pid: unknown) =>
       default: {
         const name = OP_NAMES[op];
         fail(name
-          ? `${what}: unsupported pickle opcode ${name} (0x${op.toString(16)}) at byte ${at}; torch.save does not write it for state dicts`
-          : `${what}: unknown pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${at} (corrupt, or not a pickle)`);
+          ? `${what}: unsupported pickle opcode ${name} (0x${op.toString(16)}) at ${where(at)}; torch.save does not write it for state dicts`
+          : `${what}: unknown pickle opcode 0x${op.toString(16).padStart(2, '0')} at ${where(at)} (corrupt, or not a pickle)`);
       }
     }
   }
