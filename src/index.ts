@@ -1,0 +1,6 @@
+// orma's library entry point. Each layer is also importable on its own (see package.json "exports"):
+//   import { tidy, randn } from 'orma/tensor';   import { buildHierGraph } from 'orma/chem';
+export * as tensor from './tensor/index.js';
+export * as nn from './nn/index.js';
+export * as chem from './chem/index.js';
+export * as text from './text/index.js';
