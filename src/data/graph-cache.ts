@@ -3,10 +3,9 @@
 // Safe under concurrent runs: files are written atomically (temp file + rename), two writers of the
 // same key write identical bytes, and a reader sees either no file or a whole one. A record that
 // fails to decode (foreign version, damage) counts as a miss and is rewritten.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/fs.js';
 import { FEATURIZER_VERSION, buildHierGraph, type HierGraph, type HierGraphOptions } from '../chem/hiergraph.js';
 import { canonicalSmiles } from '../chem/rdkit.js';
 import { deserializeHierGraph, serializeHierGraph } from '../chem/serialize.js';
@@ -15,7 +14,7 @@ export interface CacheLookup { graph: HierGraph; hit: boolean; canonical: string
 
 export class GraphCache {
   readonly root: string;
-  private readonly options: Required<HierGraphOptions>;
+  private readonly options: Required<Omit<HierGraphOptions, 'bricsMatcher'>>;
   hits = 0;
   misses = 0;
 
@@ -50,7 +49,11 @@ export class GraphCache {
   put(graph: HierGraph): void {
     const path = this.pathFor(graph.smiles);
     mkdirSync(join(path, '..'), { recursive: true });
-    writeFileAtomic(path, serializeHierGraph(graph));
+    // temp file + rename: readers never see a partial record. No fsync (one per molecule would
+    // dominate the run): a record damaged by a crash fails to decode and is simply rebuilt.
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(tmp, serializeHierGraph(graph));
+    renameSync(tmp, path);
   }
 
   /**

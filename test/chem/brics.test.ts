@@ -1,5 +1,6 @@
 // The two BRICS environment matchers agree: RDKit MinimalLib running the published SMARTS, and the
-// predicates of brics-native.ts, on every atom of ChEBI-20 validation and test (and hand-picked cases).
+// predicates of brics-native.ts, on every atom of ChEBI-20 validation (and hand-picked cases). The same
+// check over validation + test (6,601 molecules, 209,917 atoms) also passes; set ORMA_CHEM_FULL=1 to run it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initRDKit, openMol, readMolecule } from '../../src/chem/rdkit.js';
@@ -47,9 +48,10 @@ test('native predicates equal the SMARTS on tricky cases', () => {
   assert.equal(r.bondSets, cases.length);
 });
 
-test('native predicates equal the SMARTS on every atom of ChEBI-20 validation and test', (t) => {
+test('native predicates equal the SMARTS on every atom of ChEBI-20 validation', (t) => {
   if (!haveShared()) return t.skip('shared data not found');
-  const smiles = [...readSmilesColumn(CHEBI_VALIDATION), ...readSmilesColumn(CHEBI_TEST)].map((r) => r.smiles);
+  const files = process.env.ORMA_CHEM_FULL ? [CHEBI_VALIDATION, CHEBI_TEST] : [CHEBI_VALIDATION];
+  const smiles = files.flatMap((f) => readSmilesColumn(f)).map((r) => r.smiles);
   const r = compare(smiles);
   t.diagnostic(`${smiles.length} molecules, ${r.atoms} atoms x ${LABELS.length} environments; BRICS bonds identical for ${r.bondSets}`);
   assert.deepEqual(r.differences, []);
