@@ -58,7 +58,6 @@ export async function run(argv: string[]): Promise<number> {
   const quiet = Boolean(v.quiet);
   const texts = files.flatMap((f) => readTexts(f));
   const validationTexts = typeof v.val === 'string' ? readTexts(v.val) : undefined;
-  if (!quiet) console.error(`pretrain-text: ${texts.length} training texts${validationTexts ? `, ${validationTexts.length} validation texts` : ''}`);
   let stopRequests = 0;
   const onSigint = () => {
     stopRequests++;
@@ -66,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error('\npretrain-text: stopping after this step and saving a checkpoint (Ctrl-C again to abort without saving)');
   };
   process.on('SIGINT', onSigint);
+  if (!quiet) console.error(`pretrain-text: ${texts.length} training texts${validationTexts ? `, ${validationTexts.length} validation texts` : ''}`);
   const { pretrainText } = await import('../../train/pretrain-text.js');
   try {
     const result = await pretrainText({

@@ -1,0 +1,100 @@
+// End-to-end tests of the `orma` command: usage errors, info, demo, and an interrupted, resumed
+// pre-training run (SIGINT saves a checkpoint; --resume finishes it).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/util/paths.js';
+
+const BIN = join(PACKAGE_ROOT, 'bin', 'orma.js');
+
+function orma(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('help lists the commands; unknown commands and flags are usage errors (exit 2)', () => {
+  const help = orma(['--help']);
+  assert.equal(help.code, 0);
+  for (const c of ['demo', 'info', 'featurize', 'vocab', 'pretrain-text', 'bench']) assert.match(help.stdout, new RegExp(`\\n  ${c} `));
+  const none = orma([]);
+  assert.equal(none.code, 2);
+  const unknown = orma(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+  const badFlag = orma(['info', '--bogus']);
+  assert.equal(badFlag.code, 2);
+  assert.match(badFlag.stderr, /orma info: Unknown option '--bogus'/);
+});
+
+test('info --json reports threads and an optimized BLAS', () => {
+  const r = orma(['info', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout) as { threads: number; blas: { kind: string }; cuda: boolean };
+  assert.ok(info.threads >= 1);
+  assert.notEqual(info.blas.kind, 'reference');
+  assert.equal(info.cuda, false);
+});
+
+test('demo runs offline and shows aspirin\'s four motifs', () => {
+  const r = orma(['demo']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /13 atoms, 13 bonds, 3 BRICS bonds, 4 motifs/);
+  assert.match(r.stdout, /\[CLS\] the molecule is a member of the class of benzoic acids/);
+});
+
+test('vocab and pretrain-text refuse evaluation files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orma-cli-'));
+  try {
+    const file = join(dir, 'test.tsv');
+    writeFileSync(file, 'CID\tSMILES\tdescription\n1\tCCO\tThe molecule is ethanol.\n');
+    const v = orma(['vocab', '--data', file, '--size', '100', '--out', join(dir, 'v.txt')]);
+    assert.equal(v.code, 2);
+    assert.match(v.stderr, /refusing to build a vocabulary from evaluation text/);
+    const p = orma(['pretrain-text', '--data', file, '--out', join(dir, 'pt')]);
+    assert.equal(p.code, 2);
+    assert.match(p.stderr, /refusing to pre-train from evaluation text/);
+    const missing = orma(['pretrain-text', '--data', join(dir, 'nope.tsv'), '--out', join(dir, 'pt')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot read .*nope\.tsv/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pretrain-text: Ctrl-C saves a checkpoint, --resume finishes the run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orma-cli-pt-'));
+  try {
+    const data = join(dir, 'train.tsv');
+    const rows = Array.from({ length: 40 }, (_, i) => `${i}\tC${'C'.repeat(i % 5)}O\tThe molecule is an alcohol with ${i % 5 + 2} carbon atoms and a hydroxy group.`);
+    writeFileSync(data, ['CID\tSMILES\tdescription', ...rows].join('\n') + '\n');
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ hidden: 16, layers: 1, heads: 2, ffn: 32, maxPositions: 64 }));
+    const out = join(dir, 'out');
+    const args = [BIN, 'pretrain-text', '--data', data, '--out', out, '--config', config, '--epochs', '20', '--batch-size', '4', '--warmup', '5', '--max-length', '64'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (/pretrain-text: 40 training texts/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    const code = await exit;
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /stopping after this step and saving a checkpoint/);
+    assert.ok(existsSync(join(out, 'checkpoint', 'trainer-state.json')));
+    const stoppedAt = (JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer-state.json'), 'utf8')) as { step: number }).step;
+    assert.ok(stoppedAt > 0 && stoppedAt < 200, `stopped at step ${stoppedAt}`);
+    const resumed = orma(['pretrain-text', ...args.slice(2), '--resume', '--quiet']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, new RegExp(`resuming from .* at step ${stoppedAt}`));
+    const result = JSON.parse(resumed.stdout) as { steps: number; finished: boolean };
+    assert.equal(result.steps, 200);
+    assert.ok(result.finished);
+    for (const f of ['config.json', 'vocab.txt', 'model.safetensors', 'tokenizer_config.json']) assert.ok(existsSync(join(out, f)), f);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
