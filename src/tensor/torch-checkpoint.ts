@@ -36,6 +36,9 @@ export interface TorchCheckpoint {
 
 /** A problem with the file; the top level prefixes the file name. */
 class FormatError extends Error {}
+/** A name from the file, printable in a message (control characters escaped). */
+const show = (s: string): string =>
+  s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 const fail = (msg: string): never => {
   throw new FormatError(msg);
 };
@@ -111,6 +114,11 @@ class PyTuple {
   constructor(readonly items: unknown[]) {}
 }
 
+/** A float that happens to be integral (1.0), kept apart from ints so that skipped leaves say 'float'. */
+class Float64Box {
+  constructor(readonly value: number) {}
+}
+
 /** Element types of storages; int8/int16 have no orma dtype and are widened to int32. */
 type SourceType = DType | 'int8' | 'int16';
 const SOURCE_BYTES: Record<SourceType, number> = {
@@ -163,7 +171,7 @@ const ALLOWED: Map<string, GlobalKind> = new Map<string, GlobalKind>([
 function resolveGlobal(module: string, name: string): PyGlobal {
   const full = `${module}.${name}`;
   const spec = ALLOWED.get(full);
-  if (!spec) fail(`refusing to load: the checkpoint references ${full}, which is not a tensor state dict`);
+  if (!spec) fail(`refusing to load: the checkpoint references ${show(full)}, which is not a tensor state dict`);
   return new PyGlobal(full, spec!);
 }
 
@@ -206,11 +214,6 @@ function pyType(v: unknown): string {
   if (v instanceof TensorRef) return 'tensor';
   if (v instanceof Float64Box) return 'float';
   return typeof v;
-}
-
-/** A float that happens to be integral (1.0), kept apart from ints so pyType can tell them apart. */
-class Float64Box {
-  constructor(readonly value: number) {}
 }
 
 function asInt(v: unknown, what: string): number {
@@ -290,7 +293,7 @@ function unpickle(r: ByteReader, what: string, persistentLoad: (pid: unknown) =>
   };
   const appendItems = (l: unknown, items: unknown[]) => {
     if (!Array.isArray(l)) fail(`${what}: APPEND(S) on a ${pyType(l)} at ${where(r.pos)}`);
-    (l as unknown[]).push(...items);
+    for (const x of items) (l as unknown[]).push(x);
   };
   const getMemo = (i: number) => (memo.has(i) ? memo.get(i) : fail(`${what}: memo entry ${i} read before it was written (${where(r.pos)})`));
 
@@ -318,7 +321,7 @@ function unpickle(r: ByteReader, what: string, persistentLoad: (pid: unknown) =>
       case 0x8a: stack.push(decodeLong(r.take(u8()))); break; // LONG1
       case 0x8b: { // LONG4
         const n = r.take(4).readInt32LE(0);
-        if (n < 0) fail(`${what}: negative LONG4 length at ${where(at)}`);
+        if (n < 0 || n > 4096) fail(`${what}: LONG4 of ${n} bytes at ${where(at)}; a state dict has no such integers`);
         stack.push(decodeLong(r.take(n)));
         break;
       }
@@ -425,7 +428,7 @@ function apply(fn: unknown, argsV: unknown, what: string): unknown {
       const d = new Map<unknown, unknown>();
       if (args.length > 0) {
         const pairs = args[0];
-        const list = pairs instanceof PyTuple ? pairs.items : Array.isArray(pairs) ? pairs : fail(`${what}: OrderedDict(${pyType(pairs)})`);
+        const list = pairs instanceof PyTuple ? pairs.items : Array.isArray(pairs) ? pairs : fail(`${what}: collections.OrderedDict called with a ${pyType(pairs)}`);
         for (const p of list as unknown[]) {
           const kv = p instanceof PyTuple ? p.items : Array.isArray(p) ? p : [];
           if (kv.length !== 2) fail(`${what}: OrderedDict item is not a pair`);
@@ -448,7 +451,9 @@ function apply(fn: unknown, argsV: unknown, what: string): unknown {
       const size = asInts(args[2], 'tensor size');
       const stride = asInts(args[3], 'tensor stride');
       if (size.length !== stride.length) fail(`${what}: tensor size [${size}] and stride [${stride}] differ in length`);
-      return new TensorRef(storage, type, asInt(args[1], 'storage offset'), size, stride);
+      const offset = asInt(args[1], 'storage offset');
+      if (offset < 0) fail(`${what}: negative storage offset ${offset}`);
+      return new TensorRef(storage, type, offset, size, stride);
     }
     case 'rebuild_parameter': {
       if (!(args[0] instanceof TensorRef)) return fail(`${what}: ${fn.name} got a ${pyType(args[0])} instead of a tensor`);
@@ -517,7 +522,7 @@ function readZipDirectory(src: FileSource): Map<string, ZipEntry> {
     let size = cd.readUInt32LE(p + 24);
     const nameLen = cd.readUInt16LE(p + 28), extraLen = cd.readUInt16LE(p + 30), commentLen = cd.readUInt16LE(p + 32);
     let localOffset = cd.readUInt32LE(p + 42);
-    if (p + 46 + nameLen + extraLen + commentLen > cd.length) fail(`zip archive: corrupt central directory (entry ${i})`);
+    if (p + 46 + nameLen + extraLen + commentLen > cd.length) fail(`zip archive: corrupt central directory (entry ${i} of ${count})`);
     const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
     // ZIP64 extra field: the 64-bit values of the fields that hold 0xFFFFFFFF, in this order.
     let x = p + 46 + nameLen;
@@ -527,7 +532,7 @@ function readZipDirectory(src: FileSource): Map<string, ZipEntry> {
       if (id === 0x0001) {
         let q = x + 4;
         const next = (field: string) => {
-          if (q + 8 > x + 4 + len) fail(`zip archive: short ZIP64 extra field in ${name}`);
+          if (q + 8 > x + 4 + len) fail(`zip archive: short ZIP64 extra field in ${show(name)}`);
           const v = readU64(cd.subarray(q), field);
           q += 8;
           return v;
@@ -545,21 +550,22 @@ function readZipDirectory(src: FileSource): Map<string, ZipEntry> {
 }
 
 function readZipEntry(src: FileSource, e: ZipEntry): Buffer {
-  if (e.flags & 1) fail(`zip record ${e.name} is encrypted`);
-  const head = src.read(e.localOffset, 30, `the local header of ${e.name}`);
-  if (head.readUInt32LE(0) !== 0x04034b50) fail(`zip archive: bad local header for ${e.name}`);
+  const n = show(e.name);
+  if (e.flags & 1) fail(`zip record ${n} is encrypted`);
+  const head = src.read(e.localOffset, 30, `the local header of ${n}`);
+  if (head.readUInt32LE(0) !== 0x04034b50) fail(`zip archive: bad local header for ${n}`);
   const start = e.localOffset + 30 + head.readUInt16LE(26) + head.readUInt16LE(28);
-  const raw = src.read(start, e.compressedSize, `zip record ${e.name}`);
+  const raw = src.read(start, e.compressedSize, `zip record ${n}`);
   let data: Buffer;
   if (e.method === 0) data = raw;
   else if (e.method === 8) {
     try {
       data = inflateRawSync(raw);
     } catch (err) {
-      return fail(`zip record ${e.name}: corrupt DEFLATE data (${(err as Error).message})`);
+      return fail(`zip record ${n}: corrupt DEFLATE data (${(err as Error).message})`);
     }
-  } else return fail(`zip record ${e.name} uses compression method ${e.method}; only stored (0) and DEFLATE (8) are supported`);
-  if (data.length !== e.size) fail(`zip record ${e.name} has ${data.length} bytes, its header says ${e.size}`);
+  } else return fail(`zip record ${n} uses compression method ${e.method}; only stored (0) and DEFLATE (8) are supported`);
+  if (data.length !== e.size) fail(`zip record ${n} has ${data.length} bytes, its header says ${e.size}`);
   return data;
 }
 
@@ -587,7 +593,7 @@ function storageTable() {
     note(s: StorageRef): StorageRef {
       const prev = byKey.get(s.key);
       if (prev && SOURCE_BYTES[prev.type] !== SOURCE_BYTES[s.type]) {
-        fail(`storage ${s.key} is used both as ${prev.type} and as ${s.type}`);
+        fail(`storage ${show(s.key)} is used both as ${prev.type} and as ${s.type}`);
       }
       if (!prev || s.numel > prev.numel) byKey.set(s.key, s);
       return s;
@@ -604,27 +610,27 @@ function parseZip(src: FileSource): Parsed {
   if (order) {
     const v = readZipEntry(src, order).toString('latin1').trim();
     if (v === 'big') fail("the checkpoint was saved on a big-endian machine (byteorder 'big'); only little-endian checkpoints can be read");
-    if (v !== 'little') fail(`unknown byteorder record '${v}'`);
+    if (v !== 'little') fail(`unknown byteorder record '${show(v)}'`);
   }
   const table = storageTable();
   const persistentLoad = (pid: unknown): unknown => {
     if (!(pid instanceof PyTuple)) return fail(`data.pkl: persistent id is a ${pyType(pid)}, not a tuple`);
     const [tag, type, key, , numel] = pid.items;
-    if (asString(tag, 'persistent id tag') !== 'storage') fail(`data.pkl: unsupported persistent id '${String(tag)}'`);
+    if (asString(tag, 'persistent id tag') !== 'storage') fail(`data.pkl: unsupported persistent id '${show(String(tag))}'`);
     if (!(type instanceof PyGlobal) || type.spec.kind !== 'storage') return fail(`data.pkl: persistent id names ${pyType(type)}, not a storage type`);
     return table.note(new StorageRef(asString(key, 'storage key'), type.spec.type, asInt(numel, 'storage size')));
   };
-  const root = unpickle(new BufferReader(readZipEntry(src, entries.get(pkl!)!), pkl!), pkl!, persistentLoad);
+  const root = unpickle(new BufferReader(readZipEntry(src, entries.get(pkl!)!), show(pkl!)), show(pkl!), persistentLoad);
   return {
     root,
     format: 'zip',
     storageBytes: (s) => {
       const name = `${dir}data/${s.key}`;
       const e = entries.get(name);
-      if (!e) return fail(`missing storage record ${name}`);
+      if (!e) return fail(`missing storage record ${show(name)}`);
       const data = readZipEntry(src, e);
       const need = storageNeeds(table.byKey.get(s.key) ?? s);
-      if (data.length < need) fail(`storage record ${name} has ${data.length} bytes, but its tensors need ${need}`);
+      if (data.length < need) fail(`storage record ${show(name)} has ${data.length} bytes, but its tensors need ${need}`);
       return data;
     },
   };
@@ -646,16 +652,17 @@ function parseLegacy(src: FileSource): Parsed {
   }
   const table = storageTable();
   const persistentLoad = (pid: unknown): unknown => {
-    if (!(pid instanceof PyTuple)) return fail(`persistent id is a ${pyType(pid)}, not a tuple`);
+    if (!(pid instanceof PyTuple)) return fail(`the main pickle: persistent id is a ${pyType(pid)}, not a tuple`);
     const tag = asString(pid.items[0], 'persistent id tag');
     if (tag === 'module') fail('the checkpoint pickles a whole nn.Module (with its source code), not a state dict; save model.state_dict() instead');
-    if (tag !== 'storage') fail(`unsupported persistent id '${tag}'`);
+    if (tag !== 'storage') fail(`the main pickle: unsupported persistent id '${show(tag)}'`);
     const [, type, rootKey, , numel, view] = pid.items;
-    if (!(type instanceof PyGlobal) || type.spec.kind !== 'storage') return fail(`persistent id names ${pyType(type)}, not a storage type`);
+    if (!(type instanceof PyGlobal) || type.spec.kind !== 'storage') return fail(`the main pickle: persistent id names ${pyType(type)}, not a storage type`);
     const root = table.note(new StorageRef(asString(rootKey, 'storage key'), type.spec.type, asInt(numel, 'storage size')));
     if (view === null || view === undefined) return root;
-    if (!(view instanceof PyTuple) || view.items.length !== 3) return fail('bad storage view metadata');
+    if (!(view instanceof PyTuple) || view.items.length !== 3) return fail('the main pickle: bad storage view metadata');
     const offset = asInt(view.items[1], 'storage view offset'), viewSize = asInt(view.items[2], 'storage view size');
+    if (offset < 0 || viewSize < 0 || offset + viewSize > root.numel) fail(`storage view [${offset}, ${offset + viewSize}) lies outside storage ${show(root.key)} of ${root.numel} elements`);
     return new StorageRef(root.key, root.type, root.numel, offset, viewSize);
   };
   r.what = 'the main pickle';
@@ -668,10 +675,10 @@ function parseLegacy(src: FileSource): Parsed {
   let pos = r.pos;
   for (const k of keys as unknown[]) {
     const key = asString(k, 'storage key');
-    const s = table.byKey.get(key) ?? fail(`storage ${key} is in the key list but no tensor uses it`);
-    const count = readU64(src.read(pos, 8, `the size of storage ${key}`), `element count of storage ${key}`);
+    const s = table.byKey.get(key) ?? fail(`storage ${show(key)} is in the storage key list but the main pickle never references it`);
+    const count = readU64(src.read(pos, 8, `the size of storage ${show(key)}`), `element count of storage ${show(key)}`);
     const bytes = count * SOURCE_BYTES[s.type];
-    if (pos + 8 + bytes > src.size) fail(`truncated: storage ${key} needs bytes ${pos + 8}..${pos + 8 + bytes} but the file has ${src.size} bytes`);
+    if (pos + 8 + bytes > src.size) fail(`truncated: storage ${show(key)} needs bytes ${pos + 8}..${pos + 8 + bytes} but the file has ${src.size} bytes`);
     located.set(key, { pos: pos + 8, count });
     pos += 8 + bytes;
   }
@@ -679,10 +686,10 @@ function parseLegacy(src: FileSource): Parsed {
     root,
     format: 'legacy',
     storageBytes: (s) => {
-      const loc = located.get(s.key) ?? fail(`missing storage ${s.key}: it is not in the storage key list`);
+      const loc = located.get(s.key) ?? fail(`missing storage ${show(s.key)}: it is not in the storage key list`);
       const full = table.byKey.get(s.key)!;
-      if (loc.count < full.numel) fail(`storage ${s.key} holds ${loc.count} elements, but its tensors need ${full.numel}`);
-      return src.read(loc.pos, loc.count * SOURCE_BYTES[s.type], `storage ${s.key}`);
+      if (loc.count < full.numel) fail(`storage ${show(s.key)} holds ${loc.count} elements, but its tensors need ${full.numel}`);
+      return src.read(loc.pos, loc.count * SOURCE_BYTES[s.type], `storage ${show(s.key)}`);
     },
   };
 }
@@ -699,7 +706,7 @@ function flatten(root: unknown): { entries: [string, TensorRef][]; skipped: Skip
   const join = (prefix: string, k: string) => (prefix ? `${prefix}.${k}` : k);
   const walk = (v: unknown, name: string): void => {
     if (v instanceof TensorRef) {
-      if (names.has(name)) fail(`two tensors flatten to the same name '${name}'`);
+      if (names.has(name)) fail(`two tensors flatten to the same name '${show(name)}'`);
       names.add(name);
       entries.push([name, v]);
       return;
@@ -746,7 +753,7 @@ function gather(t: TensorRef, storage: Buffer, name: string): Buffer {
   for (let d = 0; d < t.size.length; d++) last += (t.size[d]! - 1) * t.stride[d]!;
   const windowBytes = Math.min(s.viewSize * SOURCE_BYTES[s.type], storage.length - s.viewOffset * SOURCE_BYTES[s.type]);
   if ((last + 1) * es > windowBytes) {
-    fail(`tensor '${name}' (size [${t.size}], stride [${t.stride}], offset ${t.offset}) reaches past the end of storage ${s.key}`);
+    fail(`tensor '${show(name)}' (size [${t.size}], stride [${t.stride}], offset ${t.offset}) reaches past the end of storage ${show(s.key)}`);
   }
   const base = s.viewOffset * SOURCE_BYTES[s.type] + t.offset * es;
   if (isContiguous(t.size, t.stride)) return storage.subarray(base, base + numel * es);

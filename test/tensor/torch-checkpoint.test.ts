@@ -269,6 +269,34 @@ test('corrupt and unsupported files: missing storage (tensors already built are 
   assert.equal(liveTensorCount(), before);
 });
 
+test('corrupted bytes (seeded random flips in the pickles and headers): an Error or a load, never a crash, hang or leak', () => {
+  const before = liveTensorCount();
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  let errors = 0, loads = 0;
+  for (const file of ['bert_legacy.pt', 'bert_zip.pt']) {
+    const full = readFileSync(fx(file));
+    // the legacy pickles are the first ~1.9 kB; in the zip, data.pkl starts the file
+    const span = 1900;
+    const path = join(tmp, `flip-${file}`);
+    for (let i = 0; i < 60; i++) {
+      const b = Buffer.from(full);
+      for (let k = 1 + rand(3); k > 0; k--) b[rand(span)] = rand(256);
+      writeFileSync(path, b);
+      try {
+        disposeAll(loadTorchCheckpoint(path).tensors);
+        loads++;
+      } catch (e) {
+        assert.ok(e instanceof Error);
+        assert.ok(e.message.startsWith(path), e.message);
+        errors++;
+      }
+    }
+  }
+  assert.ok(errors > 10 && errors + loads === 120, `${errors} errors, ${loads} loads`);
+  assert.equal(liveTensorCount(), before);
+});
+
 test('isTorchCheckpoint recognises both formats and nothing else', () => {
   for (const f of readdirSync(FIX)) {
     assert.equal(isTorchCheckpoint(fx(f)), f.endsWith('.pt'), f);
