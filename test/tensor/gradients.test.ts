@@ -133,6 +133,8 @@ const cases: Case[] = [
   ['gelu (tanh)', () => ({ fn: (x) => x.gelu('tanh'), inputs: [r([2, 3], -3, 3)] })],
   ['tanh', () => ({ fn: (x) => x.tanh(), inputs: [r([2, 3], -2, 2)] })],
   ['sigmoid', () => ({ fn: (x) => x.sigmoid(), inputs: [r([2, 3], -3, 3)] })],
+  // piecewise constant: zero gradient (inputs away from the jumps)
+  ['sign, floor, ceil, round have zero gradients', () => ({ fn: (x) => stack([x.sign(), x.floor(), x.ceil(), x.round()]).add(x), inputs: [tensor([-1.3, -0.2, 0.3, 1.7, 2.2], { dtype: 'float64', requiresGrad: true })] })],
   // ---- reductions ----
   ['sum dim', () => ({ fn: (x) => x.sum(1), inputs: [r([2, 3, 2])] })],
   ['sum dims keepdim', () => ({ fn: (x) => x.sum([0, 2], true).mul(x), inputs: [r([2, 3, 2])] })],
@@ -190,6 +192,14 @@ for (const [name, make] of cases) {
     assert.equal(liveTensorCount(), before, 'gradcheck leaked tensors');
   });
 }
+
+test('gradcheck: dtype conversions pass gradients through (float64 -> float32 -> float64, linear so a large eps is exact)', () => {
+  tidy(() => {
+    const x = tensor([0.5, -1.25, 2], { dtype: 'float64', requiresGrad: true });
+    assertGradcheck((a) => a.to('float32').mul(3).to('float64'), [x], { eps: 1e-2 });
+    assertGradcheck((a) => a.float().double().mul(a), [x], { eps: 1e-3, atol: 1e-4 });
+  });
+});
 
 test('gradcheck catches a wrong gradient and reports the worst element', () => {
   tidy(() => {
