@@ -177,7 +177,8 @@ test('the FinalizationRegistry frees tensors dropped outside any scope after a G
 test('leak test: 2,000 AdamW training steps keep live tensors constant and RSS flat', () => {
   manualSeed(0);
   const before = liveTensorCount();
-  const [inDim, hidden, classes, batch] = [32, 64, 10, 64];
+  // hidden activations of 128 KiB: above the caching allocator's 64 KiB threshold, so its free lists are exercised too
+  const [inDim, hidden, classes, batch] = [32, 256, 10, 128];
   const params = tidy(() => noGrad(() => [
     randn([hidden, inDim]).mul(0.1), zeros([hidden]), randn([classes, hidden]).mul(0.1), zeros([classes]),
   ])).map((p) => keep(p.requiresGrad_()));
@@ -197,12 +198,13 @@ test('leak test: 2,000 AdamW training steps keep live tensors constant and RSS f
   let firstLoss = 0, lastLoss = 0;
   const live: number[] = [];
   let rss200 = 0;
+  let alloc200 = memoryStats();
   for (let i = 1; i <= 2000; i++) {
     const l = step();
     if (i === 1) firstLoss = l;
     lastLoss = l;
     if (i % 100 === 0) live.push(liveTensorCount());
-    if (i === 200) rss200 = process.memoryUsage().rss;
+    if (i === 200) { rss200 = process.memoryUsage().rss; alloc200 = memoryStats(); }
   }
   const rss2000 = process.memoryUsage().rss;
   const ms = Date.now() - t0;
@@ -212,6 +214,10 @@ test('leak test: 2,000 AdamW training steps keep live tensors constant and RSS f
   assert.ok(live.every((n) => n === live[0]), `live tensor count changed during training: ${live.join(', ')}`);
   assert.equal(live[0], before + 6 + 8, 'params (4) + data (2) + Adam moments (8)');
   assert.ok(rss2000 - rss200 < 20 * 2 ** 20, `RSS grew by ${mb(rss2000 - rss200)} MB between steps 200 and 2000`);
+  const alloc2000 = memoryStats();
+  assert.equal(alloc2000.allocatedBytes, alloc200.allocatedBytes, 'large blocks in use between steps');
+  assert.ok(alloc2000.cacheHits - alloc200.cacheHits >= 1800, `the training loop reuses cached blocks (${alloc2000.cacheHits - alloc200.cacheHits} hits)`);
+  assert.ok(alloc2000.cacheMisses - alloc200.cacheMisses <= 2, `no fresh large blocks after warm-up (${alloc2000.cacheMisses - alloc200.cacheMisses} misses)`);
   assert.ok(lastLoss < firstLoss * 0.5, `training should fit the random labels: ${firstLoss} -> ${lastLoss}`);
   opt.dispose();
   dispose([params, x, y]);
