@@ -3,7 +3,9 @@
 saves it (names prefixed "bert.", MLM/NSP heads "cls.*", the position_ids buffer), plus the outputs of
 a plain-PyTorch BERT on fixed inputs. The TS import test loads the folder and compares.
 
-Usage: make_hf_bert.py OUT_DIR [--gamma-beta]   (--gamma-beta: TensorFlow-era LayerNorm names)
+Usage: make_hf_bert.py OUT_DIR [--gamma-beta] [--bin]
+  --gamma-beta  TensorFlow-era LayerNorm names
+  --bin         write pytorch_model.bin in torch's legacy (pre-1.6) format, as SciBERT's folder has, instead of model.safetensors
 """
 import json, os, sys
 import torch
@@ -53,7 +55,10 @@ def main():
     saved["cls.predictions.transform.LayerNorm.bias"] = torch.zeros(h)
     saved["cls.seq_relationship.weight"] = torch.randn(2, h)
     saved["cls.seq_relationship.bias"] = torch.zeros(2)
-    st_io.save(os.path.join(out, "model.safetensors"), saved, {"format": "pt"})
+    if "--bin" in sys.argv:
+        torch.save(saved, os.path.join(out, "pytorch_model.bin"), _use_new_zipfile_serialization=False)
+    else:
+        st_io.save(os.path.join(out, "model.safetensors"), saved, {"format": "pt"})
     config = {"architectures": ["BertForPreTraining"], "model_type": "bert", "vocab_size": v, "hidden_size": h,
               "num_hidden_layers": CFG["layers"], "num_attention_heads": CFG["heads"], "intermediate_size": ffn,
               "max_position_embeddings": p, "type_vocab_size": 2, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,

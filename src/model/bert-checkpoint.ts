@@ -1,9 +1,10 @@
 // BERT checkpoints in the Hugging Face folder layout: config.json + vocab.txt (+ tokenizer_config.json)
-// + model.safetensors. Reads a user's checkpoint (SciBERT, BioBERT, ...) into our BertModel and writes
+// + model.safetensors (or pytorch_model.bin). Reads a user's checkpoint (SciBERT, BioBERT, ...) into our
+// BertModel and writes
 // ours in the same layout, so Hugging Face's transformers can read orma's encoders too.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSafetensors, saveSafetensors, type Tensor } from '../tensor/index.js';
+import { loadSafetensors, loadTorchCheckpoint, saveSafetensors, type Tensor } from '../tensor/index.js';
 import { BertModel, type BertConfig, type LoadReport } from '../nn/index.js';
 import { BertTokenizer } from '../text/index.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -99,12 +100,7 @@ export function loadBertCheckpoint(dir: string): LoadedBert {
   if (tokenizer.vocab.size > config.vocabSize) {
     throw new Error(`${dir}: vocab.txt has ${tokenizer.vocab.size} tokens but config.json's vocab_size is ${config.vocabSize}`);
   }
-  const weightsPath = join(dir, 'model.safetensors');
-  if (!existsSync(weightsPath)) {
-    throw new Error(`${dir}: no model.safetensors. Convert a PyTorch checkpoint once with Python: ` +
-      `python3 -c "import torch; from safetensors.torch import save_file; save_file(torch.load('pytorch_model.bin'), 'model.safetensors')"`);
-  }
-  const { tensors } = loadSafetensors(weightsPath);
+  const { weightsPath, tensors } = readWeights(dir);
   const { encoder, heads, ignored } = mapBertTensorNames(tensors);
   const model = new BertModel(config);
   let report: LoadReport;
@@ -122,6 +118,15 @@ export function loadBertCheckpoint(dir: string): LoadedBert {
   for (const t of Object.values(encoder)) t.dispose();
   for (const n of ignored) tensors[n]!.dispose();
   return { config, model, tokenizer, heads, report: { ...report, ignored } };
+}
+
+/** model.safetensors, or else pytorch_model.bin (read without Python or pickle execution). */
+function readWeights(dir: string): { weightsPath: string; tensors: Record<string, Tensor> } {
+  const st = join(dir, 'model.safetensors');
+  if (existsSync(st)) return { weightsPath: st, tensors: loadSafetensors(st).tensors };
+  const bin = join(dir, 'pytorch_model.bin');
+  if (existsSync(bin)) return { weightsPath: bin, tensors: loadTorchCheckpoint(bin).tensors };
+  throw new Error(`${dir}: no model.safetensors or pytorch_model.bin`);
 }
 
 /**

@@ -41,10 +41,15 @@ test('a Hugging Face BertForPreTraining folder loads and matches PyTorch', () =>
 
 test('TensorFlow-era LayerNorm names (gamma/beta) load too', () => checkAgainstReference(join(FIXTURES, 'hf-bert-tiny-gamma-beta')));
 
+test('a legacy-format pytorch_model.bin (as SciBERT ships) loads without Python', () => checkAgainstReference(join(FIXTURES, 'hf-bert-tiny-bin')));
+
 test('regenerating the fixture with PyTorch gives the same reference', { skip: !hasPython('torch') && 'needs /usr/bin/python3 with torch' }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'orma-hf-'));
   try {
     runReference('make_hf_bert.py', [dir]);
+    checkAgainstReference(dir);
+    rmSync(join(dir, 'model.safetensors'));
+    runReference('make_hf_bert.py', [dir, '--bin']);
     checkAgainstReference(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -64,6 +69,9 @@ test('checkpoints that do not fit are refused with a clear message', () => {
     assert.throws(() => loadBertCheckpoint(dir), /hidden_act 'relu' is not supported/);
     writeFileSync(join(dir, 'config.json'), '{ not json');
     assert.throws(() => loadBertCheckpoint(dir), /config\.json: not valid JSON/);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    rmSync(join(dir, 'model.safetensors'));
+    assert.throws(() => loadBertCheckpoint(dir), /no model\.safetensors or pytorch_model\.bin/);
     rmSync(join(dir, 'config.json'));
     assert.throws(() => loadBertCheckpoint(dir), /no config\.json/);
   } finally {
