@@ -1,7 +1,6 @@
 // BERT checkpoints in the Hugging Face folder layout: config.json + vocab.txt (+ tokenizer_config.json)
 // + model.safetensors (or pytorch_model.bin). Reads a user's checkpoint (SciBERT, BioBERT, ...) into our
-// BertModel and writes
-// ours in the same layout, so Hugging Face's transformers can read orma's encoders too.
+// BertModel and writes ours in the same layout, so Hugging Face's transformers can read orma's encoders too.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSafetensors, loadTorchCheckpoint, saveSafetensors, type Tensor } from '../tensor/index.js';

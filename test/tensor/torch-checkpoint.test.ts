@@ -195,6 +195,44 @@ test('a hand-made legacy checkpoint: storage views (view_metadata), STACK_GLOBAL
   throwsWith(() => loadTorchCheckpoint(bad), esc(bad), /tensor 'a' .* reaches past the end of storage k/);
 });
 
+test('a hand-made legacy checkpoint: Python 2 strings, floats and longs, _rebuild_tensor_v3 on an untyped storage, _rebuild_from_type_v2, _rebuild_parameter', () => {
+  const sbs = (t: string) => Buffer.concat([op(0x55, t.length), Buffer.from(t, 'latin1')]); // SHORT_BINSTRING
+  const hooks = Buffer.concat([glob('collections', 'OrderedDict'), op(0x29, 0x52)]);
+  const float = Buffer.alloc(9);
+  float[0] = 0x47;
+  float.writeDoubleBE(1, 1);
+  const main = Buffer.concat([
+    op(0x80, 0x02, 0x7d, 0x28), // EMPTY_DICT, MARK (for SETITEMS)
+    // 'h': _rebuild_tensor_v3(<UntypedStorage u, 4 bytes>, 0, (2,), (1,), False, OrderedDict(), torch.float16)
+    sbs('h'), glob('torch._utils', '_rebuild_tensor_v3'), op(0x28),
+    op(0x28), sbs('storage'), glob('torch', 'UntypedStorage'), sbs('u'), sbs('cpu'), int1(4), op(0x4e, 0x74, 0x51),
+    int1(0), int1(2), op(0x85), int1(1), op(0x85), op(0x89), hooks, glob('torch', 'float16'), op(0x74, 0x52),
+    // 'p': _rebuild_from_type_v2(_rebuild_parameter, torch.nn.parameter.Parameter, (<tensor on f>, True, OrderedDict()), {})
+    sbs('p'), glob('torch._tensor', '_rebuild_from_type_v2'), op(0x28), glob('torch._utils', '_rebuild_parameter'),
+    glob('torch.nn.parameter', 'Parameter'), op(0x28),
+    glob('torch._utils', '_rebuild_tensor_v2'), op(0x28),
+    op(0x28), sbs('storage'), glob('torch', 'FloatStorage'), sbs('f'), sbs('cpu'), int1(1), op(0x4e, 0x74, 0x51),
+    int1(0), op(0x29), op(0x29), op(0x89), hooks, op(0x74, 0x52), // a 0-dim tensor: size (), stride ()
+    op(0x88), hooks, op(0x74), op(0x7d, 0x74, 0x52),
+    sbs('lr'), float, // 1.0, a float even though integral
+    sbs('big'), op(0x8a, 0x09, 0, 0, 0, 0, 0, 0, 0, 0, 0x01), // 2^64
+    sbs('neg'), op(0x8a, 0x01, 0xff), // -1
+    op(0x75, 0x2e), // SETITEMS, STOP
+  ]);
+  const keys = Buffer.concat([op(0x80, 0x02, 0x5d, 0x28), sbs('u'), sbs('f'), op(0x65, 0x2e)]);
+  const u = Buffer.concat([Buffer.from([4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0x00, 0x3c, 0x00, 0xc0])]);
+  const f = Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), Buffer.from(new Float32Array([2.5]).buffer)]);
+  const path = legacyFile('py2.pt', main, keys, u, f);
+  const ck = loadTorchCheckpoint(path);
+  assert.deepEqual(Object.keys(ck.tensors), ['h', 'p']);
+  assert.equal(ck.tensors.h!.dtype, 'float16');
+  assert.deepEqual(Array.from(ck.tensors.h!.toArray() as Uint16Array), [0x3c00, 0xc000]);
+  assert.deepEqual(ck.tensors.p!.shape, []);
+  assert.equal(ck.tensors.p!.item(), 2.5);
+  assert.deepEqual(ck.skipped, [{ name: 'lr', type: 'float' }, { name: 'big', type: 'int' }, { name: 'neg', type: 'int' }]);
+  disposeAll(ck.tensors);
+});
+
 test('malicious pickles are refused, naming the global, and nothing runs', () => {
   const pwned = '/tmp/orma-torch-checkpoint-pwned';
   rmSync(pwned, { force: true });
