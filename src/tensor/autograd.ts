@@ -1,9 +1,8 @@
 // Grad mode: scopes in which operations record (or do not record) autograd history.
 import { native } from './native.js';
 
-/** Runs `fn` without recording autograd history (inference, parameter updates, evaluation). */
-export function noGrad<T>(fn: () => T): T {
-  const prev = native.setGradEnabled(false);
+function withGradMode<T>(enabled: boolean, fn: () => T): T {
+  const prev = native.setGradEnabled(enabled);
   try {
     return fn();
   } finally {
@@ -11,14 +10,14 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Runs `fn` without recording autograd history (inference, parameter updates, evaluation). */
+export function noGrad<T>(fn: () => T): T {
+  return withGradMode(false, fn);
+}
+
 /** Runs `fn` with autograd on, even inside noGrad. */
 export function enableGrad<T>(fn: () => T): T {
-  const prev = native.setGradEnabled(true);
-  try {
-    return fn();
-  } finally {
-    native.setGradEnabled(prev);
-  }
+  return withGradMode(true, fn);
 }
 
 export function isGradEnabled(): boolean {
