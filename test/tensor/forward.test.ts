@@ -6,6 +6,8 @@ import {
   tensor, scalar, zeros, ones, full, empty, arange, eye, randn, rand, randint, randperm, manualSeed, tidy, cat, stack, where,
   crossEntropy, layerNorm, normalize, mseLoss, linear, einsum, embedding, liveTensorCount, DTYPES, type DType,
 } from '../../src/tensor/index.js';
+import { native } from '../../src/tensor/native.js';
+import { wrap } from '../../src/tensor/tensor.js';
 
 function close(actual: number[], expected: number[], tol = 1e-6, msg = ''): void {
   assert.equal(actual.length, expected.length, `${msg} length ${actual.length} vs ${expected.length}`);
@@ -397,6 +399,18 @@ test('nn function values: softmax, layerNorm, normalize, mseLoss, embedding, cro
   const smooth = [0, 1, 2].map((n) => (1 - eps) * nll[n]! + eps * -(lp(n, 0) + lp(n, 1) + lp(n, 2)) / 3);
   close(crossEntropy(logits, t, { labelSmoothing: eps, reduction: 'none' }).toNumbers(), smooth, 1e-12);
   close(crossEntropy(logits, t, { labelSmoothing: eps }).toNumbers(), [(smooth[0]! + smooth[1]! + smooth[2]!) / 3], 1e-12);
+}));
+
+test('native nllLoss (not yet wrapped in TS) agrees with crossEntropy on log-probabilities', () => tidy(() => {
+  const logits = f64([1, 2, 3, 0, 0, 1, 2, 0, -1], [3, 3]);
+  const t = long([2, 0, 1]);
+  const w = f64([0.5, 2, 1]);
+  const logp = logits.logSoftmax(1);
+  for (const [reduction, code] of [['none', 0], ['mean', 1], ['sum', 2]] as const) {
+    const nll = wrap(native.nllLoss(logp.handle, t.handle, 0, code, w.handle));
+    const ce = crossEntropy(logits, t, { reduction, ignoreIndex: 0, weight: w });
+    close(nll.toNumbers(), ce.toNumbers(), 1e-12, reduction);
+  }
 }));
 
 test('forward ops create no stray tensors', () => {
