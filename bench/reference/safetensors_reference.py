@@ -80,7 +80,7 @@ def write(path):
     header = {"__metadata__": {"format": "pt", "written_by": "safetensors_reference.py"}}
     chunks, offset = [], 0
     for name, t in tensors.items():  # insertion order, not sorted; data unaligned
-        raw = t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        raw = bytes(t.contiguous().reshape(-1).view(torch.uint8).tolist())  # no numpy needed
         header[name] = {"dtype": NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
         chunks.append(raw)
         offset += len(raw)
