@@ -13,7 +13,8 @@ Contents:
             float32/float16/bfloat16/float64/int64/int32/uint8/int8/int16/bool tensors, a transposed
             (non-contiguous) tensor, two tensors sharing one storage (one a view with an offset),
             a 0-dim tensor, an empty tensor and an nn.Parameter.
-  nested    {'model': {...}, 'optimizer': {...}, 'epoch': 3, ...}: nested dicts, lists, non-tensor leaves.
+  nested    {'model': {...}, 'optimizer': {...}, 'epoch': 3, ...}: nested dicts, lists, non-tensor leaves
+            (numbers, str, None, bytes, a set, a torch.device).
   bert_zip_p4.pt and nested_legacy_p5.pt use pickle protocols 4 and 5.
 Variants of bert_zip.pt made by rewriting the archive (torch.load still reads the first two):
   bert_zip_deflate.pt  entries DEFLATE-compressed
@@ -74,6 +75,10 @@ def nested_state():
         "ratio": 0.5,
         "flag": None,
         "lists": [torch.tensor([1.0, 2.0]), (torch.tensor([3], dtype=torch.int64), "x")],
+        # protocol 2 pickles these as calls: _codecs.encode, builtins.set, torch.device
+        "blob": b"\x00\xffabc",
+        "tags": {"a", "b"},
+        "device": torch.device("cuda", 0),
     }
 
 

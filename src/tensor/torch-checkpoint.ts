@@ -22,7 +22,7 @@ import { DTYPE_CODES, type DType } from './dtype.js';
 /** A non-tensor leaf of the checkpoint (an epoch number, a learning rate, a name...), not loaded. */
 export interface SkippedEntry {
   name: string;
-  /** The Python type of the value: int, float, str, bytes, bool, None, set. */
+  /** The Python type of the value: int, float, str, bytes, bool, None, set, torch.device. */
   type: string;
 }
 
@@ -119,6 +119,11 @@ class Float64Box {
   constructor(readonly value: number) {}
 }
 
+/** A torch.device value ('cuda:0'); only ever a skipped leaf. */
+class PyDevice {
+  constructor(readonly spec: string) {}
+}
+
 /** Element types of storages; int8/int16 have no orma dtype and are widened to int32. */
 type SourceType = DType | 'int8' | 'int16';
 const SOURCE_BYTES: Record<SourceType, number> = {
@@ -132,6 +137,9 @@ type GlobalKind =
   | { kind: 'rebuild_from_type' }
   | { kind: 'tensor_type' }
   | { kind: 'Size' }
+  | { kind: 'bytes' }
+  | { kind: 'set' }
+  | { kind: 'device' }
   | { kind: 'storage'; type: SourceType }
   | { kind: 'dtype'; type: SourceType };
 
@@ -164,6 +172,14 @@ const ALLOWED: Map<string, GlobalKind> = new Map<string, GlobalKind>([
   ['torch._tensor.Tensor', { kind: 'tensor_type' }],
   ['torch.nn.parameter.Parameter', { kind: 'tensor_type' }],
   ['torch.Size', { kind: 'Size' }],
+  // Plain data that protocol 2 can only express as a call (as in torch.load's weights_only allow-list):
+  // bytes are _codecs.encode(text, 'latin1'), sets are builtins.set(list); torch.device('cuda', 0).
+  ['_codecs.encode', { kind: 'bytes' }],
+  ['builtins.set', { kind: 'set' }],
+  ['builtins.frozenset', { kind: 'set' }],
+  ['__builtin__.set', { kind: 'set' }],
+  ['__builtin__.frozenset', { kind: 'set' }],
+  ['torch.device', { kind: 'device' }],
   ...Object.entries(STORAGES).map(([n, t]): [string, GlobalKind] => [`torch.${n}`, { kind: 'storage', type: t }]),
   ...Object.entries(DTYPE_GLOBALS).map(([n, t]): [string, GlobalKind] => [`torch.${n}`, { kind: 'dtype', type: t }]),
 ]);
@@ -213,6 +229,7 @@ function pyType(v: unknown): string {
   if (v instanceof StorageRef) return 'storage';
   if (v instanceof TensorRef) return 'tensor';
   if (v instanceof Float64Box) return 'float';
+  if (v instanceof PyDevice) return 'torch.device';
   return typeof v;
 }
 
@@ -471,6 +488,19 @@ function apply(fn: unknown, argsV: unknown, what: string): unknown {
     }
     case 'Size':
       return new PyTuple(asInts(args[0] ?? new PyTuple([]), 'torch.Size'));
+    case 'bytes': {
+      const [text, encoding] = args;
+      if (typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1')) {
+        return fail(`${what}: _codecs.encode is only read as a latin1 bytes literal`);
+      }
+      return Buffer.from(text, 'latin1');
+    }
+    case 'set': {
+      const items = args[0] === undefined ? [] : args[0] instanceof PyTuple ? args[0].items : Array.isArray(args[0]) ? args[0] : fail(`${what}: ${fn.name} of a ${pyType(args[0])}`);
+      return new Set(items as unknown[]);
+    }
+    case 'device':
+      return new PyDevice(args.map((a) => String(a)).join(':'));
     default:
       return fail(`${what}: ${fn.name} cannot be called`);
   }

@@ -161,6 +161,9 @@ test('nested checkpoints flatten with dotted names and report non-tensor leaves 
       { name: 'ratio', type: 'float' },
       { name: 'flag', type: 'None' },
       { name: 'lists.1.1', type: 'str' },
+      { name: 'blob', type: 'bytes' },
+      { name: 'tags', type: 'set' },
+      { name: 'device', type: 'torch.device' },
     ], file);
     disposeAll(ck.tensors);
   }
