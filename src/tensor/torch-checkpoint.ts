@@ -871,7 +871,8 @@ export function isTorchCheckpoint(path: string): boolean {
  * the CPU. Nested dicts and lists are flattened with dotted names; non-tensor values go to `skipped`.
  * int8/int16 tensors become int32. Tensors sharing a storage become independent copies; strided
  * (e.g. transposed) tensors are made contiguous. Refuses pickles that reference anything but tensor
- * state-dict machinery, and never runs code from the file. Errors name the file and the problem.
+ * state-dict machinery, and never runs code from the file. Errors name the file and the problem; tensors
+ * built before an error are freed. Like any new tensor, the result belongs to the current scope (see tidy).
  */
 export function loadTorchCheckpoint(path: string): TorchCheckpoint {
   return openChecked(path, (src) => {
