@@ -214,6 +214,8 @@ function findNative(p: ParsedMolecule, t: Topology): BricsBond[] {
   const maskOf = (a: number) => {
     if (masks[a]! < 0) {
       let m = 0;
+      const z = p.atomicNum[a];
+      if (z !== 6 && z !== 7 && z !== 8 && z !== 16) return (masks[a] = 0); // every root is C, N, O or S
       for (let i = 0; i < ENV_LABELS.length; i++) if (NATIVE_ENVIRONMENTS[ENV_LABELS[i]!]!(view, a)) m |= 1 << i;
       masks[a] = m;
     }
@@ -226,9 +228,13 @@ function findNative(p: ParsedMolecule, t: Topology): BricsBond[] {
   }
   const found: BricsBond[] = [];
   if (singles.length + doubles.length === 0) return found;
+  let present = 0; // environments found at any cuttable bond: rules outside it cannot fire
+  for (const b of singles) present |= maskOf(p.bondBegin[b]!) | maskOf(p.bondEnd[b]!);
+  for (const b of doubles) present |= maskOf(p.bondBegin[b]!) | maskOf(p.bondEnd[b]!);
   const done = new Uint8Array(p.numBonds);
   for (const rule of BRICS_RULES) {
     const m1 = ENV_BIT[rule.env1]!, m2 = ENV_BIT[rule.env2]!;
+    if (!(present & m1) || !(present & m2)) continue;
     const matches: [number, number, number][] = []; // [a, b, bond], RDKit keeps the orientation found first
     for (const b of rule.bond === '-' ? singles : doubles) {
       const x = p.bondBegin[b]!, y = p.bondEnd[b]!;
