@@ -20,16 +20,26 @@ export function assertTrainingFiles(files: string[], what: string, allowEvalText
   }
 }
 
+export interface TextRow {
+  text: string;
+  /** The molecule the text describes, when the file is a pair TSV. */
+  smiles?: string;
+}
+
 /**
- * The descriptions of a pair TSV, or the non-blank lines of a plain text file. Bad rows are
- * reported through `warn` (file, line, field) and skipped.
+ * The descriptions of a pair TSV (with their SMILES), or the non-blank lines of a plain text file.
+ * Bad rows are reported through `warn` (file, line, field) and skipped.
  */
-export function readTexts(file: string, warn: (message: string) => void = (m) => console.error(m)): string[] {
+export function readTextRows(file: string, warn: (message: string) => void = (m) => console.error(m)): TextRow[] {
   const text = readTextFile(file);
   if (!(text.split('\n', 1)[0] ?? '').includes('\t')) {
-    return text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+    return text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0).map((t) => ({ text: t }));
   }
   const pairs = readPairFile(file, { requireDescription: true });
   if (pairs.problems.length > 0) warn(`${file}: ${pairs.problems.length} row(s) skipped:\n${formatProblems(pairs.problems)}`);
-  return pairs.rows.map((r) => r.description!);
+  return pairs.rows.map((r) => ({ text: r.description!, smiles: r.smiles }));
+}
+
+export function readTexts(file: string, warn?: (message: string) => void): string[] {
+  return readTextRows(file, warn).map((r) => r.text);
 }

@@ -16,6 +16,8 @@ options:
                          and/or training settings (the long option names below, in camelCase)
   --vocab FILE           vocab.txt (default: the shipped default vocabulary)
   --val FILE             held-out descriptions for the validation MLM loss after each epoch
+  --exclude FILE         drop training texts whose molecule (canonical SMILES) is in FILE, a pair file
+                         or molecule list (repeat; use every split you evaluate or select models on)
   --epochs N             (default 10)      --batch-size N    (default 32)
   --lr X                 (default 5e-4)    --warmup N        warm-up steps (default 500)
   --weight-decay X       (default 0.01)    --max-length N    tokens per text (default 256)
@@ -33,7 +35,7 @@ const TRAINING_DEFAULTS = {
 export async function run(argv: string[]): Promise<number> {
   const str = { type: 'string' } as const;
   const args = parseCommandArgs(argv, {
-    data: { type: 'string', multiple: true }, out: str, config: str, vocab: str, val: str, epochs: str, 'batch-size': str, lr: str, warmup: str,
+    data: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true }, out: str, config: str, vocab: str, val: str, epochs: str, 'batch-size': str, lr: str, warmup: str,
     'weight-decay': str, 'max-length': str, 'mask-prob': str, clip: str, seed: str, 'checkpoint-every': str, 'max-steps': str,
     resume: { type: 'boolean' }, 'allow-eval-text': { type: 'boolean' }, quiet: { type: 'boolean' },
   }, HELP);
@@ -42,12 +44,13 @@ export async function run(argv: string[]): Promise<number> {
   const files = (v.data as string[] | undefined) ?? [];
   if (files.length === 0) throw new CliError(`--data is required\n\n${HELP}`);
   if (typeof v.out !== 'string') throw new CliError(`--out is required\n\n${HELP}`);
-  const { assertTrainingFiles, readTexts } = await import('../../data/texts.js');
+  const { assertTrainingFiles, readTextRows, readTexts } = await import('../../data/texts.js');
   try {
     assertTrainingFiles(files, 'pre-train', Boolean(v['allow-eval-text']));
   } catch (err) {
     throw new CliError((err as Error).message);
   }
+  const quiet = Boolean(v.quiet);
   const fromFile = readConfig(v.config as string | undefined);
   const { DEFAULT_TEXT_ENCODER } = await import('../../model/config.js');
   const encoderKeys = ['hidden', 'layers', 'heads', 'ffn', 'maxPositions', 'dropout', 'attentionDropout'] as const;
@@ -55,8 +58,15 @@ export async function run(argv: string[]): Promise<number> {
   const setting = (flag: string, key: keyof typeof TRAINING_DEFAULTS) =>
     numberFlag(v[flag] as string | undefined, flag, typeof fromFile[key] === 'number' ? fromFile[key] as number : TRAINING_DEFAULTS[key]);
 
-  const quiet = Boolean(v.quiet);
-  const texts = files.flatMap((f) => readTexts(f));
+  let rows = files.flatMap((f) => readTextRows(f));
+  const exclude = (v.exclude as string[] | undefined) ?? [];
+  if (exclude.length) {
+    const { moleculeKeysOf, withoutMolecules } = await import('../../data/leakage.js');
+    const { kept, dropped } = withoutMolecules(rows, await moleculeKeysOf(exclude));
+    if (!quiet) console.error(`pretrain-text: dropped ${dropped.length} of ${rows.length} training texts whose molecule is in --exclude files`);
+    rows = kept;
+  }
+  const texts = rows.map((r) => r.text);
   const validationTexts = typeof v.val === 'string' ? readTexts(v.val) : undefined;
   let stopRequests = 0;
   const onSigint = () => {
