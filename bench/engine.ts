@@ -62,10 +62,14 @@ function runChild(args: string[], env: NodeJS.ProcessEnv): Record<string, unknow
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
-function torchStep(steps: number, threads: number): Record<string, unknown> | null {
+const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
+
+/** PyTorch's step time; with `jemalloc`, under jemalloc with page return disabled (engine-notes.md's best set-up). */
+function torchStep(steps: number, threads: number, jemalloc = false): Record<string, unknown> | null {
   const script = fileURLToPath(new URL('../../bench/reference/bert_step.py', import.meta.url));
-  if (!existsSync('/usr/bin/python3')) return null;
-  const r = spawnSync('/usr/bin/python3', [script, '--steps', String(steps), '--threads', String(threads), '--config', JSON.stringify(BERT_BENCH)], { encoding: 'utf8' });
+  if (!existsSync('/usr/bin/python3') || (jemalloc && !existsSync(JEMALLOC))) return null;
+  const env = jemalloc ? { ...process.env, LD_PRELOAD: JEMALLOC, MALLOC_CONF: 'dirty_decay_ms:-1,muzzy_decay_ms:-1' } : process.env;
+  const r = spawnSync('/usr/bin/python3', [script, '--steps', String(steps), '--threads', String(threads), '--config', JSON.stringify(BERT_BENCH)], { encoding: 'utf8', env });
   if (r.status !== 0) { process.stderr.write(`bert_step.py failed: ${r.stderr.slice(-2000)}\n`); return null; }
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
@@ -89,6 +93,8 @@ async function main(): Promise<void> {
   const ormaNoCache = values.quick ? null : runChild(['--only-bert', '--steps', String(steps)], { ORMA_CACHING_ALLOCATOR: '0' });
   log('BERT step (PyTorch)...');
   const torch = values['no-torch'] ? null : torchStep(steps, threads);
+  log('BERT step (PyTorch under jemalloc, if installed)...');
+  const torchJe = values['no-torch'] || values.quick ? null : torchStep(steps, threads, true);
   const bert = orma?.median_ms as number | undefined;
   const tb = torch?.median_ms as number | undefined;
   const result = {
@@ -101,6 +107,8 @@ async function main(): Promise<void> {
     bert_step_ms_no_caching_allocator: ormaNoCache ? Number((ormaNoCache.median_ms as number).toFixed(1)) : null,
     torch_bert_step_ms: tb === undefined ? null : Number(tb.toFixed(1)),
     ratio: bert !== undefined && tb !== undefined ? Number((bert / tb).toFixed(3)) : null,
+    torch_bert_step_ms_jemalloc: torchJe ? Number((torchJe.median_ms as number).toFixed(1)) : null,
+    ratio_vs_torch_jemalloc: bert !== undefined && torchJe ? Number((bert / (torchJe.median_ms as number)).toFixed(3)) : null,
     torch: torch ? { version: torch.torch_version, threads: torch.threads, params: torch.params } : null,
     orma_params: orma?.params ?? null,
     live_tensors_after: liveTensorCount(),
