@@ -139,3 +139,15 @@ export function bricsBondPairs(g: HierGraphCore): [number, number][] {
   for (let i = 0; i < g.bricsBonds.length; i += 2) out.push([g.bricsBonds[i]!, g.bricsBonds[i + 1]!]);
   return out;
 }
+
+/** Bond features per atom-atom edge ([2*numBonds x BOND_FEATURE_COUNT]): row e is bond e >> 1's row. */
+export function edgeBondFeatures(g: HierGraph): Uint8Array {
+  const width = g.numBonds > 0 ? g.bondFeatures.length / g.numBonds : 0;
+  const out = new Uint8Array(2 * g.bondFeatures.length);
+  for (let b = 0; b < g.numBonds; b++) {
+    const row = g.bondFeatures.subarray(b * width, (b + 1) * width);
+    out.set(row, 2 * b * width);
+    out.set(row, (2 * b + 1) * width);
+  }
+  return out;
+}

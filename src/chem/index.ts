@@ -4,7 +4,7 @@ export { ATOM_VOCABULARIES, BOND_VOCABULARIES, ATOM_FEATURE_COUNT, BOND_FEATURE_
 export { BRICS_ENVIRONMENTS, BRICS_RULES, findBricsBonds, type BricsBond } from './brics.js';
 export { decomposeMotifs, officialMotifs, type NoBricsFallback } from './motifs.js';
 export {
-  buildHierGraph, assembleHierGraph, motifLists, atomMotifs, bricsBondPairs, FEATURIZER_VERSION,
+  buildHierGraph, assembleHierGraph, motifLists, atomMotifs, bricsBondPairs, edgeBondFeatures, FEATURIZER_VERSION,
   NODE_ATOM, NODE_MOTIF, NODE_MOLECULE, EDGE_BOND, EDGE_ATOM_MOTIF, EDGE_MOTIF_MOLECULE, EDGE_ATOM_MOLECULE,
   EDGE_MOTIF_ATOM, EDGE_MOLECULE_MOTIF, EDGE_MOLECULE_ATOM,
   type HierGraph, type HierGraphCore, type HierGraphOptions,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { initRDKit, canonicalSmiles } from '../../src/chem/rdkit.js';
 import {
-  buildHierGraph, motifLists, atomMotifs, EDGE_BOND, EDGE_ATOM_MOTIF, EDGE_MOTIF_MOLECULE, EDGE_ATOM_MOLECULE,
+  buildHierGraph, motifLists, atomMotifs, edgeBondFeatures, EDGE_BOND, EDGE_ATOM_MOTIF, EDGE_MOTIF_MOLECULE, EDGE_ATOM_MOLECULE,
   EDGE_MOTIF_ATOM, EDGE_MOLECULE_MOTIF, EDGE_MOLECULE_ATOM, NODE_ATOM, NODE_MOTIF, NODE_MOLECULE, type HierGraph,
 } from '../../src/chem/hiergraph.js';
 import { decomposeMotifs } from '../../src/chem/motifs.js';
@@ -35,6 +35,11 @@ test('aspirin graph: node order, both-direction bond edges, upward edges only by
   assert.deepEqual(edgesOfType(g, EDGE_MOTIF_MOLECULE), [[13, 17], [14, 17], [15, 17], [16, 17]]);
   for (const t of [EDGE_ATOM_MOLECULE, EDGE_MOTIF_ATOM, EDGE_MOLECULE_MOTIF, EDGE_MOLECULE_ATOM]) assert.equal(edgesOfType(g, t).length, 0);
   assert.equal(g.bondFeatures.length, 13 * 4);
+  const perEdge = edgeBondFeatures(g);
+  assert.equal(perEdge.length, 26 * 4);
+  // edge 12/13 = bond 6 (aromatic ring bond): AROMATIC, no stereo, conjugated, in ring
+  assert.deepEqual(Array.from(perEdge.subarray(12 * 4, 14 * 4)), [3, 0, 1, 1, 3, 0, 1, 1]);
+  assert.deepEqual(Array.from(perEdge.subarray(0, 4)), [0, 0, 0, 0]); // C-C single, not conjugated
 });
 
 test('downward edges switch mirrors the upward hierarchy', () => {
