@@ -3,7 +3,8 @@
 import { atomFeatures, bondFeatures } from './features.js';
 import { findBricsBonds, type BricsMatcher } from './brics.js';
 import { decomposeMotifs, type NoBricsFallback } from './motifs.js';
-import { openMol, readMolecule } from './rdkit.js';
+import { openHypervalentMol, openMol, readMolecule, SmilesError, type ParsedMolecule } from './rdkit.js';
+import type { Mol } from '@rdkit/rdkit';
 import { buildTopology } from './topology.js';
 
 /** Bumped whenever features, BRICS, motifs or the layout change; part of every cache key. */
@@ -21,6 +22,11 @@ export interface HierGraphOptions {
   downwardEdges?: boolean;
   /** How BRICS environments are matched (same result; 'rdkit' runs the SMARTS in MinimalLib). Default 'native'. */
   bricsMatcher?: BricsMatcher;
+  /**
+   * Give a graph (with `sanitized: false`) instead of a SmilesError for acyclic, non-aromatic molecules
+   * that RDKit rejects only for valence (hypervalent halogens in PCdes). Default false.
+   */
+  allowHypervalent?: boolean;
 }
 
 /** The data a graph is made of; everything else in HierGraph is derived from it (and not serialized). */
@@ -38,8 +44,10 @@ export interface HierGraphCore {
   /** Motif membership (CSR): motif k holds motifAtoms[motifOffsets[k] .. motifOffsets[k+1]). */
   motifOffsets: Int32Array;
   motifAtoms: Int32Array;
-  /** 1 when the motifs come from the no-BRICS fallback. */
+  /** True when the motifs come from the no-BRICS fallback. */
   motifFallback: boolean;
+  /** False when the molecule came through the hypervalent fallback (RDKit did not sanitize it). */
+  sanitized: boolean;
   downwardEdges: boolean;
 }
 
@@ -61,11 +69,18 @@ export interface HierGraph extends HierGraphCore {
 
 /** Featurizes one SMILES. Throws SmilesError (naming the input) when RDKit cannot parse it. */
 export function buildHierGraph(smiles: string, options: HierGraphOptions = {}): HierGraph {
-  const mol = openMol(smiles);
+  let mol: Mol, p: ParsedMolecule;
   try {
-    const p = readMolecule(mol, smiles);
+    mol = openMol(smiles);
+    p = readMolecule(mol, smiles);
+  } catch (err) {
+    if (!options.allowHypervalent || !(err instanceof SmilesError)) throw err;
+    ({ mol, parsed: p } = openHypervalentMol(smiles, err));
+  }
+  try {
     const t = buildTopology(p);
-    const brics = findBricsBonds(mol, p, t, options.bricsMatcher ?? 'native');
+    // an unsanitized molecule has no ring info for RDKit's SMARTS engine; the predicates need none
+    const brics = findBricsBonds(mol, p, t, p.sanitized ? options.bricsMatcher ?? 'native' : 'native');
     const bondAtoms = new Int32Array(2 * p.numBonds);
     for (let b = 0; b < p.numBonds; b++) { bondAtoms[2 * b] = p.bondBegin[b]!; bondAtoms[2 * b + 1] = p.bondEnd[b]!; }
     const { motifs, fallback } = decomposeMotifs(
@@ -77,7 +92,7 @@ export function buildHierGraph(smiles: string, options: HierGraphOptions = {}): 
     return assembleHierGraph({
       smiles, numAtoms: p.numAtoms, atomFeatures: atomFeatures(p, t), bondAtoms, bondFeatures: bondFeatures(p, t),
       bricsBonds: Int32Array.from(brics.flatMap((x) => x.atoms)),
-      motifOffsets, motifAtoms: Int32Array.from(motifs.flat()), motifFallback: fallback,
+      motifOffsets, motifAtoms: Int32Array.from(motifs.flat()), motifFallback: fallback, sanitized: p.sanitized,
       downwardEdges: options.downwardEdges ?? false,
     });
   } finally {

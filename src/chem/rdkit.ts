@@ -61,6 +61,8 @@ export const STEREO_NONE = 0, STEREO_ANY = 1, STEREO_CIS = 2, STEREO_TRANS = 3, 
  */
 export interface ParsedMolecule {
   smiles: string;
+  /** False only for the opt-in hypervalent fallback (see openHypervalentMol). */
+  sanitized: boolean;
   numAtoms: number;
   numBonds: number;
   atomicNum: Uint8Array;
@@ -120,6 +122,39 @@ export function openMol(smiles: string): Mol {
   return mol;
 }
 
+/**
+ * Opt-in fallback for SMILES RDKit rejects only for valence, such as PCdes' hypervalent halogen
+ * species (`FBr(F)(F)(F)F`, `O=Cl(=O)(=O)F`): parse without sanitization and accept the result only
+ * when it is acyclic and has no aromatic atoms, the case where sanitization would add nothing we use
+ * but implicit hydrogens (which RDKit's JSON writer still computes). Throws `cause` otherwise.
+ */
+export function openHypervalentMol(smiles: string, cause: SmilesError): { mol: Mol; parsed: ParsedMolecule } {
+  if (!/valence/i.test(cause.reason)) throw cause;
+  let mol: Mol | null = null;
+  try {
+    mol = rdkit().get_mol(smiles, '{"sanitize":false}');
+  } catch {
+    throw cause;
+  }
+  if (!mol || !mol.is_valid() || mol.get_num_atoms() === 0) { mol?.delete(); throw cause; }
+  const parsed = readMolecule(mol, smiles);
+  parsed.sanitized = false;
+  if (parsed.aromaticAtom.some((x) => x) || cycleRank(parsed) > 0) { mol.delete(); throw cause; }
+  return { mol, parsed };
+}
+
+/** Number of independent cycles: bonds - atoms + connected components. */
+function cycleRank(p: ParsedMolecule): number {
+  const parent = Int32Array.from({ length: p.numAtoms }, (_, i) => i);
+  const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x]!)));
+  let components = p.numAtoms;
+  for (let b = 0; b < p.numBonds; b++) {
+    const x = find(p.bondBegin[b]!), y = find(p.bondEnd[b]!);
+    if (x !== y) { parent[x] = y; components--; }
+  }
+  return p.numBonds - p.numAtoms + components;
+}
+
 /** Reads atoms, bonds, aromaticity and rings from the molecule's JSON (one WASM call). */
 export function readMolecule(mol: Mol, smiles: string): ParsedMolecule {
   const doc = JSON.parse(mol.get_json()) as JsonDoc;
@@ -128,7 +163,7 @@ export function readMolecule(mol: Mol, smiles: string): ParsedMolecule {
   const n = m.atoms.length, bonds = m.bonds ?? [];
   const nb = bonds.length;
   const p: ParsedMolecule = {
-    smiles, numAtoms: n, numBonds: nb,
+    smiles, sanitized: true, numAtoms: n, numBonds: nb,
     atomicNum: new Uint8Array(n), formalCharge: new Int8Array(n), totalHs: new Uint8Array(n),
     radicals: new Uint8Array(n), isotope: new Uint16Array(n), chiralTag: new Uint8Array(n), aromaticAtom: new Uint8Array(n),
     bondBegin: new Int32Array(nb), bondEnd: new Int32Array(nb), bondOrder: new Uint8Array(nb), aromaticBond: new Uint8Array(nb),

@@ -12,7 +12,7 @@ import { FEATURIZER_VERSION, assembleHierGraph, type HierGraph, type HierGraphCo
 
 const MAGIC = 0x474d524f; // 'ORMG' read as a little-endian u32
 const FORMAT = 1;
-const FLAG_DOWNWARD = 1, FLAG_FALLBACK = 2, FLAG_WIDE = 4;
+const FLAG_DOWNWARD = 1, FLAG_FALLBACK = 2, FLAG_WIDE = 4, FLAG_UNSANITIZED = 8;
 const HEADER = 36;
 
 export class GraphFormatError extends Error {
@@ -32,7 +32,7 @@ export function serializeHierGraph(g: HierGraphCore): Uint8Array {
   view.setUint32(0, MAGIC, true);
   view.setUint16(4, FORMAT, true);
   view.setUint16(6, FEATURIZER_VERSION, true);
-  buf[8] = (g.downwardEdges ? FLAG_DOWNWARD : 0) | (g.motifFallback ? FLAG_FALLBACK : 0) | (wide ? FLAG_WIDE : 0);
+  buf[8] = (g.downwardEdges ? FLAG_DOWNWARD : 0) | (g.motifFallback ? FLAG_FALLBACK : 0) | (wide ? FLAG_WIDE : 0) | (g.sanitized ? 0 : FLAG_UNSANITIZED);
   buf[9] = ATOM_FEATURE_COUNT; buf[10] = BOND_FEATURE_COUNT;
   [smiles.length, g.numAtoms, nb, nbr, nm, g.motifAtoms.length].forEach((v, i) => view.setUint32(12 + 4 * i, v, true));
   let p = HEADER;
@@ -75,7 +75,7 @@ export function deserializeHierGraph(bytes: Uint8Array): HierGraph {
   const core: HierGraphCore = {
     smiles, numAtoms: na, atomFeatures, bondFeatures,
     bondAtoms: take(2 * nb, width), bricsBonds: take(2 * nbr, width), motifOffsets: take(nm + 1, 4), motifAtoms: take(nma, width),
-    motifFallback: (flags & FLAG_FALLBACK) !== 0, downwardEdges: (flags & FLAG_DOWNWARD) !== 0,
+    motifFallback: (flags & FLAG_FALLBACK) !== 0, downwardEdges: (flags & FLAG_DOWNWARD) !== 0, sanitized: (flags & FLAG_UNSANITIZED) === 0,
   };
   if (core.motifOffsets[nm] !== nma) throw new GraphFormatError('motif offsets do not match the membership list');
   return assembleHierGraph(core);

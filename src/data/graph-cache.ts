@@ -7,19 +7,21 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FEATURIZER_VERSION, buildHierGraph, type HierGraph, type HierGraphOptions } from '../chem/hiergraph.js';
-import { canonicalSmiles } from '../chem/rdkit.js';
+import { canonicalSmiles, SmilesError } from '../chem/rdkit.js';
 import { deserializeHierGraph, serializeHierGraph } from '../chem/serialize.js';
 
 export interface CacheLookup { graph: HierGraph; hit: boolean; canonical: string }
 
 export class GraphCache {
   readonly root: string;
-  private readonly options: Required<Omit<HierGraphOptions, 'bricsMatcher'>>;
+  private readonly options: Required<Omit<HierGraphOptions, 'bricsMatcher' | 'allowHypervalent'>>;
+  private readonly allowHypervalent: boolean;
   hits = 0;
   misses = 0;
 
   constructor(dir: string, options: HierGraphOptions = {}) {
     this.options = { noBricsFallback: options.noBricsFallback ?? 'rings', downwardEdges: options.downwardEdges ?? false };
+    this.allowHypervalent = options.allowHypervalent ?? false;
     const tag = `v${FEATURIZER_VERSION}-${this.options.noBricsFallback}${this.options.downwardEdges ? '-down' : ''}`;
     this.root = join(dir, tag);
     mkdirSync(this.root, { recursive: true });
@@ -61,7 +63,15 @@ export class GraphCache {
    * `graph.smiles`, whatever spelling of the molecule was asked for). Throws SmilesError.
    */
   getOrBuild(smiles: string): CacheLookup {
-    const canonical = canonicalSmiles(smiles);
+    let canonical: string;
+    try {
+      canonical = canonicalSmiles(smiles);
+    } catch (err) {
+      // RDKit has no canonical form for an unsanitizable molecule: build it (hypervalent fallback) uncached
+      if (!this.allowHypervalent || !(err instanceof SmilesError)) throw err;
+      this.misses++;
+      return { graph: buildHierGraph(smiles, { ...this.options, allowHypervalent: true }), hit: false, canonical: smiles };
+    }
     const cached = this.get(canonical);
     if (cached) { this.hits++; return { graph: cached, hit: true, canonical }; }
     this.misses++;

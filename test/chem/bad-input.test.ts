@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initRDKit, SmilesError } from '../../src/chem/rdkit.js';
 import { buildHierGraph, motifLists } from '../../src/chem/hiergraph.js';
-import { unpackHierGraphs } from '../../src/chem/serialize.js';
+import { deserializeHierGraph, serializeHierGraph, unpackHierGraphs } from '../../src/chem/serialize.js';
 import { FIXTURES, REPO } from './helpers.js';
 
 await initRDKit();
@@ -26,6 +26,21 @@ test('unparsable, hypervalent and empty SMILES throw SmilesError naming the inpu
       assert.ok(err.message.includes(`'${smiles}'`));
       return true;
     });
+  }
+});
+
+test('opt-in hypervalent fallback: graphs for acyclic valence-only failures, errors otherwise', () => {
+  const brf5 = buildHierGraph('FBr(F)(F)(F)F', { allowHypervalent: true });
+  assert.equal(brf5.sanitized, false);
+  assert.deepEqual([brf5.numAtoms, brf5.numBonds], [6, 5]);
+  assert.equal(brf5.atomFeatures[1 * 9 + 2], 5); // Br degree 5
+  assert.equal(brf5.atomFeatures[1 * 9 + 6], 5); // Br hybridization SP3D2 (5 bonds + 1 lone pair)
+  assert.deepEqual(deserializeHierGraph(serializeHierGraph(brf5)), brf5);
+  assert.equal(buildHierGraph('O=Cl(=O)(=O)F', { allowHypervalent: true }).numAtoms, 5);
+  assert.equal(buildHierGraph('CCO', { allowHypervalent: true }).sanitized, true);
+  // rings, aromatic atoms and non-valence errors still fail
+  for (const smiles of ['C1CC1[Br](F)F', 'c1ccccc1[Br](F)F', 'C1CC', 'c1cccc1']) {
+    assert.throws(() => buildHierGraph(smiles, { allowHypervalent: true }), SmilesError, smiles);
   }
 });
 
@@ -63,6 +78,19 @@ test('featurize --data reports bad rows by line and writes the good ones', () =>
     const index = readFileSync(join(out, 'index.tsv'), 'utf8').trim().split('\n');
     assert.equal(index.length, 1 + 8); // header + rows that reached the featurizer (not the 2 malformed rows)
     assert.ok(index.some((l) => l.startsWith('4\t3\terror')));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('featurize --data --allow-hypervalent turns the PCdes-style rows into graphs', () => {
+  const out = mkdtempSync(join(tmpdir(), 'orma-feat-'));
+  try {
+    const r = orma('--data', join(FIXTURES, 'bad-rows.tsv'), '--out', out, '--allow-hypervalent');
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    assert.deepEqual(summary.failed_rows.map((f: { line: number }) => f.line), [3, 6, 10, 11]);
+    assert.deepEqual(unpackHierGraphs(readFileSync(join(out, 'graphs.ormg'))).map((g) => g.sanitized), [true, false, false, true, true, true]);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -113,6 +113,10 @@ test('featurization cache: keyed by canonical SMILES, survives damage, safe with
     writeFileSync(file, 'garbage');
     assert.equal(cache.getOrBuild('CC(=O)Oc1ccccc1C(=O)O').hit, false);
     assert.equal(cache.getOrBuild('CC(=O)Oc1ccccc1C(=O)O').hit, true);
+    // a molecule RDKit cannot canonicalize goes through the hypervalent fallback, uncached
+    const hv = new GraphCache(dir, { allowHypervalent: true }).getOrBuild('FBr(F)(F)(F)F');
+    assert.deepEqual([hv.hit, hv.graph.sanitized, hv.graph.numAtoms], [false, false, 6]);
+    assert.throws(() => cache.getOrBuild('FBr(F)(F)(F)F'), /valence/);
     // a different option set lives in its own folder
     assert.notEqual(new GraphCache(dir, { downwardEdges: true }).root, cache.root);
     // two processes featurizing the same molecules into one cache at once

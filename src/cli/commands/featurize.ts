@@ -29,19 +29,21 @@ Turns molecules into ORMA's hierarchical graph (atoms, BRICS motifs, one molecul
   --fallback MODE      motifs for molecules the official rule leaves with none: none | molecule | rings
                        (default rings; 'none' reproduces the official code)
   --downward           also add motif->atom and molecule->motif edges
+  --allow-hypervalent  graphs (marked unsanitized) instead of errors for acyclic molecules RDKit
+                       rejects only for valence, e.g. PCdes' FBr(F)(F)(F)F
   -h, --help           this help`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(argv, {
     smiles: { type: 'string' }, json: { type: 'boolean' }, svg: { type: 'string' },
     data: { type: 'string' }, out: { type: 'string' }, cache: { type: 'string' },
-    strict: { type: 'boolean' }, fallback: { type: 'string' }, downward: { type: 'boolean' },
+    strict: { type: 'boolean' }, fallback: { type: 'string' }, downward: { type: 'boolean' }, 'allow-hypervalent': { type: 'boolean' },
   }, HELP);
   if (!args) return 0;
   const v = args.values;
   const fallback = (v.fallback as string | undefined) ?? 'rings';
   if (!['none', 'molecule', 'rings'].includes(fallback)) throw new CliError(`--fallback must be none, molecule or rings, got '${fallback}'`);
-  const options: HierGraphOptions = { noBricsFallback: fallback as NoBricsFallback, downwardEdges: Boolean(v.downward) };
+  const options: HierGraphOptions = { noBricsFallback: fallback as NoBricsFallback, downwardEdges: Boolean(v.downward), allowHypervalent: Boolean(v['allow-hypervalent']) };
   if ((v.smiles === undefined) === (v.data === undefined)) throw new CliError(`give exactly one of --smiles or --data\n\n${HELP}`);
   await initRDKit();
   if (v.smiles !== undefined) return featurizeOne(v.smiles as string, options, Boolean(v.json), v.svg as string | undefined);
@@ -63,6 +65,7 @@ function featurizeOne(smiles: string, options: HierGraphOptions, json: boolean, 
     console.log(JSON.stringify(graphJson(g)));
     return 0;
   }
+  if (!g.sanitized) console.log('note: RDKit rejects this valence; graph built from the unsanitized molecule');
   console.log(`${smiles}: ${g.numAtoms} atoms, ${g.numBonds} bonds, ${g.bricsBonds.length / 2} BRICS bonds, ${g.numMotifs} motifs${g.motifFallback ? ` (fallback '${options.noBricsFallback}')` : ''}, ${g.edgeSrc.length} edges`);
   console.log(`BRICS bonds: ${JSON.stringify(bricsBondPairs(g))}`);
   motifs.forEach((m, k) => console.log(`motif ${k}: ${JSON.stringify(m)}`));
@@ -77,7 +80,7 @@ export function graphJson(g: HierGraph): Record<string, unknown> {
     atoms: [g.bondAtoms[2 * b], g.bondAtoms[2 * b + 1]],
     ...describeFeatures(g.bondFeatures.subarray(b * BOND_FEATURE_COUNT, (b + 1) * BOND_FEATURE_COUNT), BOND_VOCABULARIES),
   }));
-  return { smiles: g.smiles, atoms, bonds, brics_bonds: bricsBondPairs(g), motifs: motifLists(g) };
+  return { smiles: g.smiles, atoms, bonds, brics_bonds: bricsBondPairs(g), motifs: motifLists(g), ...(g.sanitized ? {} : { sanitized: false }) };
 }
 
 interface Failure extends RowProblem { id?: string; smiles?: string }
