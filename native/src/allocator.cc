@@ -8,6 +8,7 @@
 #include "engine.h"
 #include <c10/core/CPUAllocator.h>
 #include <cstdlib>
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -70,12 +71,16 @@ class CachingCpuAllocator final : public at::Allocator {
     size_t cls = sizeClass(n);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto it = free_.find(cls);
-      if (it != free_.end() && !it->second.empty()) {
-        void* p = it->second.back();
+      // Best fit within 1.5x: dynamic padding gives every batch slightly different sizes, and
+      // reusing a somewhat larger idle block is far cheaper than touching fresh pages.
+      auto it = free_.lower_bound(cls);
+      if (it != free_.end() && it->first <= cls + cls / 2) {
+        const size_t size = it->first;
+        void* p = it->second.back().ptr;
         it->second.pop_back();
-        cached_ -= cls;
-        noteAlloc(p, cls);
+        if (it->second.empty()) free_.erase(it);
+        cached_ -= size;
+        noteAlloc(p, size);
         ++hits_;
         return p;
       }
@@ -110,28 +115,44 @@ class CachingCpuAllocator final : public at::Allocator {
     size_t cls = it->second;
     sizes_.erase(it);
     allocated_ -= cls;
-    free_[cls].push_back(p);
+    free_[cls].push_back({p, ++clock_});
     cached_ += cls;
-    if (cached_ > limit_) trimTo(limit_ / 2);
+    const size_t limit = effectiveLimit();
+    if (cached_ > limit) trimTo(limit);
   }
 
-  // Frees cached blocks, largest first, until at most `target` bytes stay cached.
+  // Idle memory is bounded by twice the peak in use (one step's worth of every size is what reuse needs),
+  // at least 256 MiB, at most limit_.
+  size_t effectiveLimit() const {
+    return std::min(limit_, std::max(2 * peak_, size_t(256) << 20));
+  }
+
+  // Frees the blocks idle the longest until at most `target` bytes stay cached: blocks of the
+  // sizes every step uses stay, those of a rare shape go. Each list is oldest-first.
   void trimTo(size_t target) {
-    for (auto it = free_.rbegin(); it != free_.rend() && cached_ > target; ++it) {
-      auto& list = it->second;
-      while (!list.empty() && cached_ > target) {
-        std::free(list.back());
-        list.pop_back();
-        cached_ -= it->first;
+    while (cached_ > target && !free_.empty()) {
+      auto oldest = free_.begin();
+      for (auto it = free_.begin(); it != free_.end(); ++it) {
+        if (it->second.front().stamp < oldest->second.front().stamp) oldest = it;
       }
+      auto& list = oldest->second;
+      std::free(list.front().ptr);
+      list.erase(list.begin());
+      cached_ -= oldest->first;
+      if (list.empty()) free_.erase(oldest);
     }
   }
 
   std::mutex mu_;
-  std::map<size_t, std::vector<void*>> free_;
+  struct Idle {
+    void* ptr;
+    uint64_t stamp;  // when it was freed, for least-recently-used trimming
+  };
+  std::map<size_t, std::vector<Idle>> free_;
+  uint64_t clock_ = 0;
   std::unordered_map<void*, size_t> sizes_;
   size_t allocated_ = 0, cached_ = 0, peak_ = 0, hits_ = 0, misses_ = 0;
-  size_t limit_ = size_t(4) << 30;  // 4 GiB of idle blocks at most; ORMA_ALLOCATOR_CACHE_BYTES overrides
+  size_t limit_ = size_t(8) << 30;  // cap on idle blocks; ORMA_ALLOCATOR_CACHE_BYTES overrides
 };
 
 }  // namespace
