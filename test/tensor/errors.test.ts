@@ -8,21 +8,10 @@ import {
   tensor, zeros, ones, randn, tidy, cat, stack, where, embedding, crossEntropy, dropout, einsum, linear, saveSafetensors, loadSafetensors,
   liveTensorCount,
 } from '../../src/tensor/index.js';
+import { throwsWith } from '../helpers/assert.js';
 
 const long = (d: number[] | number[][], shape?: number[]) => tensor(d, { dtype: 'int64', ...(shape ? { shape } : {}) });
 
-/** Asserts fn throws an Error (not a crash) whose message matches every pattern. */
-function throwsWith(fn: () => unknown, ...patterns: RegExp[]): string {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof Error, `expected an Error, got ${String(err)}`);
-  for (const p of patterns) assert.match(err.message, p);
-  return err.message;
-}
 
 test('shape errors name the op and the shapes of the tensor arguments', () => tidy(() => {
   const a = zeros([2, 3]), b = zeros([4, 5]);

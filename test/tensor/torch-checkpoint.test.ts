@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
 import type { Tensor } from '../../src/tensor/index.js';
+import { throwsWith } from '../helpers/assert.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'orma-torch-ckpt-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -56,18 +57,6 @@ function assertSameTensors(got: Record<string, Tensor>, want: Record<string, Ten
   }
 }
 
-/** Asserts fn throws an Error whose message matches every pattern; returns the message. */
-function throwsWith(fn: () => unknown, ...patterns: RegExp[]): string {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof Error, `expected an Error, got ${String(err)}`);
-  for (const p of patterns) assert.match(err.message, p);
-  return err.message;
-}
 
 const esc = (s: string) => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 
