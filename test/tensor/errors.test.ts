@@ -12,7 +12,6 @@ import { throwsWith } from '../helpers/assert.js';
 
 const long = (d: number[] | number[][], shape?: number[]) => tensor(d, { dtype: 'int64', ...(shape ? { shape } : {}) });
 
-
 test('shape errors name the op and the shapes of the tensor arguments', () => tidy(() => {
   const a = zeros([2, 3]), b = zeros([4, 5]);
   throwsWith(() => a.matmul(b), /^matmul: /, /2x3 and 4x5/, /Float\[2, 3\], Float\[4, 5\]/);
