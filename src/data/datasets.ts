@@ -47,7 +47,8 @@ export function readPairFile(file: string, opts: { strict?: boolean; requireDesc
   if (lines.length && lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) throw new DatasetError({ file, line: 1, field: 'header', message: 'file is empty' });
   const header = lines[0]!.replace(/\r$/, '').split('\t');
-  const col = (names: string[]) => header.findIndex((h) => names.includes(h));
+  // The first of `names` present wins (PCdes has both 'index' and 'CID': the CID is the molecule's id).
+  const col = (names: string[]) => names.map((n) => header.indexOf(n)).find((i) => i >= 0) ?? -1;
   const smilesCol = col(SMILES_COLUMNS);
   const textCol = col(TEXT_COLUMNS);
   const idCol = col(ID_COLUMNS);
