@@ -1,0 +1,87 @@
+// Optimal transport between tokens and motifs (ORMA's mid-grained alignment, orma-reference.md §7).
+//
+// ipotPlan: the inexact proximal point method (Xie et al. 2020) with one Sinkhorn step per iteration,
+// as ORMA's code (β = 0.5, 50 iterations). sinkhornPlan: plain entropic OT. Both run batched over any
+// leading dims, without autograd (the plan only decides assignments), and with masks so that padded
+// tokens and motifs carry no mass. `uniformOverPadding` reproduces the official code, whose uniform
+// marginals spread mass over every padded slot too (reference §12 item 5).
+import { noGrad, type Tensor } from '../tensor/index.js';
+
+export interface OtOptions {
+  /** [..., n] 1 for real tokens, 0 for padding (any numeric or bool dtype). */
+  rowMask: Tensor;
+  /** [..., m] 1 for real motifs. */
+  colMask: Tensor;
+  /** Official-code behaviour: marginals 1/n and 1/m over all slots, padding included. Default false. */
+  uniformOverPadding?: boolean;
+}
+
+const EPS = 1e-8;
+
+/** Marginals: uniform over the real slots of each problem (or over all slots, as the official code). */
+function marginals(mask: Tensor, uniformOverPadding: boolean): Tensor {
+  const m = mask.to('float32');
+  if (uniformOverPadding) return m.mul(0).add(1 / m.size(-1));
+  return m.div(m.sum(-1, true).clampMin(1));
+}
+
+/**
+ * IPOT plan for costs C [..., n, m]: Π minimises ⟨C, Π⟩ with row sums a and column sums b.
+ * Returns Π [..., n, m] (float32, no grad); rows/columns of padding are 0 unless uniformOverPadding.
+ */
+export function ipotPlan(cost: Tensor, o: OtOptions & { beta?: number; iterations?: number }): Tensor {
+  const beta = o.beta ?? 0.5, iterations = o.iterations ?? 50;
+  return noGrad(() => {
+    const c = cost.detach().to('float32');
+    const a = marginals(o.rowMask, o.uniformOverPadding ?? false).unsqueeze(-1);   // [..., n, 1]
+    const b = marginals(o.colMask, o.uniformOverPadding ?? false).unsqueeze(-1);   // [..., m, 1]
+    let kernel = c.div(-beta).exp();
+    if (!o.uniformOverPadding) kernel = kernel.mul(pairMask(o.rowMask, o.colMask));
+    let plan = kernel.mul(0).add(1);
+    let sigma = b.mul(0).add(1 / c.size(-1));
+    for (let it = 0; it < iterations; it++) {
+      const q = kernel.mul(plan);
+      const delta = a.div(q.matmul(sigma).add(EPS));
+      sigma = b.div(q.transpose(-1, -2).matmul(delta).add(EPS));
+      plan = delta.mul(q).mul(sigma.transpose(-1, -2));
+    }
+    return plan;
+  });
+}
+
+/** Entropic OT (Sinkhorn–Knopp) with regularisation ε for costs C [..., n, m]. */
+export function sinkhornPlan(cost: Tensor, o: OtOptions & { epsilon?: number; iterations?: number }): Tensor {
+  const epsilon = o.epsilon ?? 0.1, iterations = o.iterations ?? 100;
+  return noGrad(() => {
+    const c = cost.detach().to('float32');
+    const a = marginals(o.rowMask, o.uniformOverPadding ?? false).unsqueeze(-1);
+    const b = marginals(o.colMask, o.uniformOverPadding ?? false).unsqueeze(-1);
+    let kernel = c.div(-epsilon).exp();
+    if (!o.uniformOverPadding) kernel = kernel.mul(pairMask(o.rowMask, o.colMask));
+    let v = b.mul(0).add(1);
+    let u = a;
+    for (let it = 0; it < iterations; it++) {
+      u = a.div(kernel.matmul(v).add(EPS));
+      v = b.div(kernel.transpose(-1, -2).matmul(u).add(EPS));
+    }
+    return u.mul(kernel).mul(v.transpose(-1, -2));
+  });
+}
+
+/** [..., n, m] float mask of (real row, real column) pairs. */
+function pairMask(rowMask: Tensor, colMask: Tensor): Tensor {
+  return rowMask.to('float32').unsqueeze(-1).mul(colMask.to('float32').unsqueeze(-2));
+}
+
+/**
+ * Hard token → motif assignment from a plan [..., n, m]: the motif with the largest mass ('argmax', the
+ * paper's intent) or, as the official code does, the smallest ('argmin', reference §12 item 2), where
+ * the official code also sets padded entries to 1 first. Returns int64 [..., n].
+ */
+export function assignTokens(plan: Tensor, pick: 'argmax' | 'argmin' = 'argmax', o?: OtOptions): Tensor {
+  return noGrad(() => {
+    if (pick === 'argmax') return plan.argmax(-1);
+    const padded = o ? pairMask(o.rowMask, o.colMask).eq(0) : null;
+    return (padded ? plan.maskedFill(padded, 1) : plan).argmin(-1);
+  });
+}
