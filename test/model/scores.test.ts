@@ -1,0 +1,92 @@
+// The three alignment scores: a plain-JS oracle of the grouped score, pair independence (a score depends
+// only on its text and its molecule, not on the batch), padding invariance, gradients, and InfoNCE.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cat, crossEntropy, manualSeed, randn, setDefaultDtype, tensor, tidy, zeros, type Tensor } from '../../src/tensor/index.js';
+import { globalScores, groupedScores, midScores, symmetricInfoNce } from '../../src/model/scores.js';
+import { assertGradcheck } from '../helpers/gradcheck.js';
+
+type Mat = number[][];
+const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+const unit = (a: number[]) => { const n = Math.sqrt(dot(a, a)); return a.map((x) => x / Math.max(n, 1e-12)); };
+const ln0 = (a: number[]) => { const m = a.reduce((s, x) => s + x, 0) / a.length; const v = a.reduce((s, x) => s + (x - m) ** 2, 0) / a.length; return a.map((x) => (x - m) / Math.sqrt(v + 1e-5)); };
+const sumRows = (rows: Mat) => rows.reduce((acc, r) => acc.map((x, i) => x + r[i]!), new Array<number>(rows[0]!.length).fill(0));
+
+/** The grouped score of one (queries, keys) pair, real rows only, written out step by step. */
+function groupedOracle(q: Mat, k: Mat): number {
+  const grouped = q.map((qt) => {
+    const s = k.map((kk) => dot(qt, kk));
+    const lo = Math.min(...s), hi = Math.max(...s);
+    const scaled = s.map((x) => (x - lo + 1e-6) / (hi - lo + 1e-6));
+    const total = scaled.reduce((a, b) => a + b, 0) + 1e-8;
+    return sumRows(k.map((kk, j) => kk.map((x) => (x * scaled[j]!) / total)));
+  });
+  return dot(ln0(sumRows(q.map(unit))), ln0(sumRows(grouped.map(unit))));
+}
+
+function mat(t: Tensor): Mat {
+  const [r, c] = t.shape as [number, number];
+  const v = t.toNumbers();
+  return Array.from({ length: r }, (_, i) => v.slice(i * c, (i + 1) * c));
+}
+
+test('grouped scores equal the step-by-step oracle for every pair, padding ignored', () => tidy(() => {
+  manualSeed(8);
+  const q = randn([2, 5, 6]), k = randn([3, 4, 6]);
+  const qMask = tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]);
+  const kMask = tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]]);
+  const s = mat(groupedScores(q, qMask, k, kMask));
+  const nReal = [5, 3], kReal = [4, 2, 1];
+  for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) {
+    const ref = groupedOracle(mat(q.select(0, i)).slice(0, nReal[i]), mat(k.select(0, j)).slice(0, kReal[j]));
+    assert.ok(Math.abs(s[i]![j]! - ref) < 1e-3 * Math.max(1, Math.abs(ref)), `pair (${i}, ${j}): ${s[i]![j]} vs ${ref}`);
+  }
+}));
+
+test('scores are functions of (text, molecule): the same in any batch, whatever the padding', () => tidy(() => {
+  manualSeed(9);
+  const tokens = randn([3, 6, 8]), tokMask = tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 0, 0]]);
+  const atoms = randn([4, 7, 8]), atomMask = tensor([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 0, 0, 0]]);
+  const motifs = randn([4, 3, 8]), motifMask = tensor([[1, 1, 1], [1, 1, 0], [1, 0, 0], [1, 1, 1]]);
+  const local = mat(groupedScores(tokens, tokMask, atoms, atomMask));
+  const mid = mat(midScores(tokens, tokMask, motifs, motifMask));
+  // text 1 alone against molecule 2 alone, with extra padding slots holding garbage
+  const padT = cat([tokens.narrow(0, 1, 1), randn([1, 3, 8])], 1), padTMask = cat([tokMask.narrow(0, 1, 1), zeros([1, 3])], 1);
+  const padA = cat([atoms.narrow(0, 2, 1), randn([1, 2, 8])], 1), padAMask = cat([atomMask.narrow(0, 2, 1), zeros([1, 2])], 1);
+  const padM = cat([motifs.narrow(0, 2, 1), randn([1, 2, 8])], 1), padMMask = cat([motifMask.narrow(0, 2, 1), zeros([1, 2])], 1);
+  assert.ok(Math.abs(groupedScores(padT, padTMask, padA, padAMask).item() - local[1]![2]!) < 1e-4, 'local score depends on the batch');
+  assert.ok(Math.abs(midScores(padT, padTMask, padM, padMMask).item() - mid[1]![2]!) < 1e-4, 'mid score depends on the batch');
+  assert.deepEqual(globalScores(randn([2, 4]), randn([5, 4])).shape, [2, 5]);
+}));
+
+test('the mid score changes with the assignment rule (argmax vs the official argmin)', () => tidy(() => {
+  manualSeed(10);
+  const tokens = randn([2, 9, 8]), motifs = randn([2, 4, 8]);
+  const ones = (b: number, n: number) => tensor(Array.from({ length: b }, () => new Array<number>(n).fill(1)));
+  const a = midScores(tokens, ones(2, 9), motifs, ones(2, 4), { pick: 'argmax' });
+  const b = midScores(tokens, ones(2, 9), motifs, ones(2, 4), { pick: 'argmin' });
+  assert.ok(a.sub(b).abs().max().item() > 1e-3);
+}));
+
+test('gradients of the grouped and mid scores (float64 finite differences)', () => {
+  setDefaultDtype('float64');
+  try {
+    tidy(() => {
+      manualSeed(11);
+      const q = randn([2, 3, 4]), k = randn([2, 3, 4]);
+      const qMask = tensor([[1, 1, 1], [1, 1, 0]]), kMask = tensor([[1, 1, 1], [1, 1, 0]]);
+      assertGradcheck((a, b) => groupedScores(a!, qMask, b!, kMask), [q, k], { wrt: [0, 1] }, 'groupedScores');
+      assertGradcheck((a, b) => midScores(a!, qMask, b!, kMask), [q, k], { wrt: [0, 1] }, 'midScores');
+    });
+  } finally {
+    setDefaultDtype('float32');
+  }
+});
+
+test('symmetric InfoNCE is the mean of the two cross-entropies', () => tidy(() => {
+  manualSeed(12);
+  const logits = randn([5, 5]);
+  const labels = tensor([0, 1, 2, 3, 4], { dtype: 'int64' });
+  const ref = crossEntropy(logits, labels).add(crossEntropy(logits.transpose(0, 1), labels)).mul(0.5).item();
+  assert.ok(Math.abs(symmetricInfoNce(logits).item() - ref) < 1e-6);
+}));
