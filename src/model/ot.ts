@@ -5,7 +5,7 @@
 // leading dims, without autograd (the plan only decides assignments), and with masks so that padded
 // tokens and motifs carry no mass. `uniformOverPadding` reproduces the official code, whose uniform
 // marginals spread mass over every padded slot too (reference §12 item 5).
-import { noGrad, type Tensor } from '../tensor/index.js';
+import { noGrad, tidy, type Tensor } from '../tensor/index.js';
 
 export interface OtOptions {
   /** [..., n] 1 for real tokens, 0 for padding (any numeric or bool dtype). */
@@ -40,10 +40,14 @@ export function ipotPlan(cost: Tensor, o: OtOptions & { beta?: number; iteration
     let plan = kernel.mul(0).add(1);
     let sigma = b.mul(0).add(1 / c.size(-1));
     for (let it = 0; it < iterations; it++) {
-      const q = kernel.mul(plan);
-      const delta = a.div(q.matmul(sigma).add(EPS));
-      sigma = b.div(q.transpose(-1, -2).matmul(delta).add(EPS));
-      plan = delta.mul(q).mul(sigma.transpose(-1, -2));
+      // one scope per iteration: the intermediates of 50 iterations over every text × molecule pair
+      // would otherwise all stay alive until the end (gigabytes of fresh pages)
+      [plan, sigma] = tidy(() => {
+        const q = kernel.mul(plan);
+        const delta = a.div(q.matmul(sigma).add(EPS));
+        const nextSigma = b.div(q.transpose(-1, -2).matmul(delta).add(EPS));
+        return [delta.mul(q).mul(nextSigma.transpose(-1, -2)), nextSigma];
+      });
     }
     return plan;
   });
@@ -61,8 +65,10 @@ export function sinkhornPlan(cost: Tensor, o: OtOptions & { epsilon?: number; it
     let v = b.mul(0).add(1);
     let u = a;
     for (let it = 0; it < iterations; it++) {
-      u = a.div(kernel.matmul(v).add(EPS));
-      v = b.div(kernel.transpose(-1, -2).matmul(u).add(EPS));
+      [u, v] = tidy(() => {
+        const nextU = a.div(kernel.matmul(v).add(EPS));
+        return [nextU, b.div(kernel.transpose(-1, -2).matmul(nextU).add(EPS))];
+      });
     }
     return u.mul(kernel).mul(v.transpose(-1, -2));
   });

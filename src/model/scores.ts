@@ -34,7 +34,8 @@ export function groupedScores(queries: Tensor, qMask: Tensor, keys: Tensor, kMas
   const q = perPair ? queries : queries.unsqueeze(1);                  // [Bt, 1|Bm, n, D]
   const qm = (perPair ? qMask : qMask.unsqueeze(1)).to(queries.dtype as 'float32');  // [Bt, 1|Bm, n]
   const padded = kMask.to('bool').logicalNot().unsqueeze(0).unsqueeze(2);  // [1, Bm, 1, k]
-  const sim = einsum('abnd,bkd->abnk', q.expand(q.size(0), keys.size(0), q.size(2), q.size(3)), keys); // [Bt, Bm, n, k]
+  // [Bt, Bm, n, k]; shared queries are not expanded to every pair (that would copy them Bm times)
+  const sim = perPair ? einsum('abnd,bkd->abnk', queries, keys) : einsum('and,bkd->abnk', queries, keys);
   // Min-max over the real keys; +δ keeps a query whose keys all score the same (one motif, say) uniform
   // instead of all-zero. A molecule without real keys gets weights 0 (clamp keeps the ±∞ of its empty min/max finite).
   const lo = sim.maskedFill(padded, Infinity).min(-1, true).values.clamp(-1e30, 1e30);
