@@ -20,7 +20,7 @@ export interface OrmaConfig {
   detachNodeVectors: boolean;
 }
 
-export const DEFAULT_ORMA: Omit<OrmaConfig, 'dim'> & { dim: number } = {
+export const DEFAULT_ORMA: OrmaConfig = {
   dim: 256,
   molecule: { hidden: 256, layers: 3, dropout: 0.1 },
   weights: { global: 0.3, local: 0.5, mid: 0.2 },
