@@ -13,6 +13,8 @@ export interface NativeEngine {
   free(h: H): void;
   freeMany(hs: H[]): void;
   liveTensors(): number;
+  /** Reports the net change of tensor memory since the last call to V8. */
+  flushExternalMemory(): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number): void;

@@ -91,6 +91,7 @@ export function tidy<T>(fn: () => T): T {
   const escaping = new Set<Owned>();
   collectOwned(result, escaping);
   disposeAll(scope, escaping);
+  native.flushExternalMemory();  // V8 learns the scope's net effect on tensor memory, not every transient
   for (const t of escaping) if (!t.isDisposed() && scope.includes(t)) adopt(t);
   return result;
 }
