@@ -42,9 +42,14 @@ export function groupedScores(queries: Tensor, qMask: Tensor, keys: Tensor, kMas
   const hi = sim.maskedFill(padded, -Infinity).max(-1, true).values.clamp(-1e30, 1e30);
   const scaled = sim.sub(lo).add(1e-6).div(hi.sub(lo).add(1e-6)).maskedFill(padded, 0);
   const w = scaled.div(scaled.sum(-1, true).add(1e-8));
-  const grouped = einsum('abnk,bkd->abnd', w, keys);                    // [Bt, Bm, n, D]
+  // Σ_t norm(G_t) with G_t = Σ_k w_tk K_k, without materialising G [Bt, Bm, n, D]:
+  // ‖G_t‖² = w_t (K Kᵀ) w_tᵀ, and Σ_t G_t / ‖G_t‖ = (Σ_t w_t / ‖G_t‖) K. Exact, with k² in place of k·D work.
+  const gram = keys.matmul(keys.transpose(1, 2));                       // [Bm, k, k]
+  const sqNorms = einsum('abnk,bkl->abnl', w, gram).mul(w).sum(-1);     // [Bt, Bm, n]
+  const invNorms = sqNorms.clampMin(1e-24).rsqrt().mul(qm);             // 1 / max(‖G_t‖, 1e-12) on real queries
+  const pooledWeights = w.mul(invNorms.unsqueeze(-1)).sum(2);           // [Bt, Bm, k]
   const u = ln0(maskedSum(normalize(q, -1), qm));                       // [Bt, 1|Bm, D]
-  const v = ln0(maskedSum(normalize(grouped, -1), qm));                 // [Bt, Bm, D]
+  const v = ln0(einsum('abk,bkd->abd', pooledWeights, keys));           // [Bt, Bm, D]
   return u.mul(v).sum(-1);
 }
 
