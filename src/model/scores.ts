@@ -4,7 +4,7 @@
 //   local:  tokens grouped over atoms, SPARC-style             (reference §6)
 //   mid:    OT multi-token vectors grouped over motifs         (reference §7)
 // Padding is excluded from every pooling (the official code includes it, §12 item 5).
-import { einsum, layerNorm, normalize, tensor, type Tensor } from '../tensor/index.js';
+import { einsum, layerNorm, normalize, stack, tensor, tidy, type Tensor } from '../tensor/index.js';
 import { assignTokens, ipotPlan } from './ot.js';
 
 /** [Bt, Bm] = sent [Bt, D] · mol [Bm, D]ᵀ. */
@@ -73,14 +73,36 @@ export function midScores(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, mot
   const cost = einsum('and,bmd->abnm', normalize(tokens, -1), normalize(motifs, -1)).rsub(1);   // [Bt, Bm, n, m]
   const rowMask = tokenMask.unsqueeze(1).expand(bt, bm, n);
   const colMask = motifMask.unsqueeze(0).expand(bt, bm, m);
-  const plan = ipotPlan(cost, { rowMask, colMask, beta: o.beta, iterations: o.iterations });
-  const assign = assignTokens(plan, o.pick ?? 'argmax', { rowMask, colMask });                // [Bt, Bm, n]
+  const assign = assignAll(cost, tokenMask, motifMask, o);                                   // [Bt, Bm, n]
   // one-hot of the assignment over real tokens: [Bt, Bm, n, m]; sums give each motif's tokens
   const onehot = assign.oneHot(m).to(tokens.dtype as 'float32').mul(rowMask.to(tokens.dtype as 'float32').unsqueeze(-1));
   const counts = onehot.sum(2);                                                               // [Bt, Bm, m]
   const multiToken = einsum('abnm,and->abmd', onehot, tokens).div(counts.clampMin(1).unsqueeze(-1)); // [Bt, Bm, m, D]
   const phraseMask = counts.gt(0).logicalAnd(colMask.to('bool'));
   return groupedScores(multiToken, phraseMask, motifs, motifMask);
+}
+
+/**
+ * Token → motif assignments for every pair, solving one molecule at a time over its real motifs only:
+ * padding every problem to the batch's largest motif count made the OT ~5× more expensive (ChEBI-20
+ * molecules have 7 motifs on average, the largest in a batch of 32 often 30-40). Motifs past a
+ * molecule's count must be padding (real motifs first, as batchGraphs lays them out).
+ */
+function assignAll(cost: Tensor, tokenMask: Tensor, motifMask: Tensor, o: MidOptions): Tensor {
+  const m = motifMask.size(1);
+  const flags = motifMask.to('float32').toNumbers();
+  const counts = Array.from({ length: motifMask.size(0) }, (_, j) => {
+    const row = flags.slice(j * m, (j + 1) * m);
+    const count = row.filter((x) => x !== 0).length;
+    if (row.slice(0, count).some((x) => x === 0)) throw new Error(`midScores: molecule ${j}'s motif mask is not real-motifs-first: [${row.join(', ')}]`);
+    return count;
+  });
+  const perMolecule = counts.map((mj, j) => tidy(() => {
+    const c = cost.select(1, j).narrow(-1, 0, Math.max(1, mj));                            // [Bt, n, mj]
+    const masks = { rowMask: tokenMask, colMask: motifMask.select(0, j).narrow(0, 0, Math.max(1, mj)).unsqueeze(0).expand(c.size(0), c.size(2)) };
+    return assignTokens(ipotPlan(c, { ...masks, beta: o.beta, iterations: o.iterations }), o.pick ?? 'argmax', masks);
+  }));
+  return stack(perMolecule, 1);
 }
 
 /** Symmetric in-batch InfoNCE of a square [B, B] logits matrix whose diagonal holds the pairs. */

@@ -59,6 +59,10 @@ test('scores are functions of (text, molecule): the same in any batch, whatever 
   assert.deepEqual(globalScores(randn([2, 4]), randn([5, 4])).shape, [2, 5]);
 }));
 
+test('the mid score needs real motifs first', () => tidy(() => {
+  assert.throws(() => midScores(randn([1, 3, 4]), tensor([[1, 1, 1]]), randn([1, 3, 4]), tensor([[1, 0, 1]])), /molecule 0's motif mask is not real-motifs-first/);
+}));
+
 test('the mid score changes with the assignment rule (argmax vs the official argmin)', () => tidy(() => {
   manualSeed(10);
   const tokens = randn([2, 9, 8]), motifs = randn([2, 4, 8]);
