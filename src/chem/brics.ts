@@ -77,7 +77,6 @@ function countNeighbours(v: AtomView, a: number, bondOk: (b: number) => boolean,
   for (let k = v.t.adjStart[a]!; k < v.t.adjStart[a + 1]!; k++) if (bondOk(v.t.adjBond[k]!) && atomOk(v.t.adjAtom[k]!)) c++;
   return c;
 }
-const anyBond = () => true;
 const ringSingle = (v: AtomView) => (b: number) => v.t.bondInRing[b] === 1 && isSingle(v.p, b);
 const double = (v: AtomView) => (b: number) => isDouble(v.p, b);
 const aromaticBond = (v: AtomView) => (b: number) => v.p.aromaticBond[b] === 1;

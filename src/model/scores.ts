@@ -68,7 +68,7 @@ export interface MidOptions {
  * motifMask [Bm, m]. Returns [Bt, Bm].
  */
 export function midScores(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, motifMask: Tensor, o: MidOptions = {}): Tensor {
-  const [bt, n, d] = tokens.shape as [number, number, number];
+  const [bt, n] = tokens.shape as [number, number, number];
   const [bm, m] = motifs.shape as [number, number, number];
   const cost = einsum('and,bmd->abnm', normalize(tokens, -1), normalize(motifs, -1)).rsub(1);   // [Bt, Bm, n, m]
   const rowMask = tokenMask.unsqueeze(1).expand(bt, bm, n);
