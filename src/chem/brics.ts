@@ -8,12 +8,12 @@
 // Two interchangeable matchers find the atoms of each environment:
 //   'rdkit'  - RDKit MinimalLib matches the SMARTS (one recursive query per environment; a cheap test
 //              on the parsed arrays skips queries that cannot fire for this molecule);
-//   'native' - the same SMARTS written as predicates (brics-native.ts), ~10 WASM calls cheaper per
+//   'native' - the same SMARTS written as predicates (brics-rules.ts), ~10 WASM calls cheaper per
 //              molecule. Tests check that both give identical atoms on all ChEBI-20 val/test atoms.
 import type { Mol } from '@rdkit/rdkit';
 import { rdkit, type ParsedMolecule } from './rdkit.js';
 import { isDouble, isSingle, type Topology } from './topology.js';
-import { NATIVE_ENVIRONMENTS } from './brics-native.js';
+import { ENVIRONMENT_PREDICATES } from './brics-rules.js';
 
 export type BricsMatcher = 'native' | 'rdkit';
 
@@ -143,7 +143,7 @@ export function bricsEnvironmentAtoms(mol: Mol | null, p: ParsedMolecule, t: Top
     if (!mol) throw new Error("the 'rdkit' BRICS matcher needs the RDKit molecule");
     return environmentAtoms(mol, label, p.numAtoms);
   }
-  const test = NATIVE_ENVIRONMENTS[label]!, view = { p, t };
+  const test = ENVIRONMENT_PREDICATES[label]!, view = { p, t };
   const hits = new Uint8Array(p.numAtoms);
   for (let a = 0; a < p.numAtoms; a++) if (test(view, a)) hits[a] = 1;
   return hits;
@@ -215,7 +215,7 @@ function findNative(p: ParsedMolecule, t: Topology): BricsBond[] {
       let m = 0;
       const z = p.atomicNum[a];
       if (z !== 6 && z !== 7 && z !== 8 && z !== 16) return (masks[a] = 0); // every root is C, N, O or S
-      for (let i = 0; i < ENV_LABELS.length; i++) if (NATIVE_ENVIRONMENTS[ENV_LABELS[i]!]!(view, a)) m |= 1 << i;
+      for (let i = 0; i < ENV_LABELS.length; i++) if (ENVIRONMENT_PREDICATES[ENV_LABELS[i]!]!(view, a)) m |= 1 << i;
       masks[a] = m;
     }
     return masks[a]!;

@@ -7,7 +7,7 @@ import { AdamW, LRScheduler, clipGradNorm, linearWarmupDecay, manualSeed, noGrad
 import { BertModel, type BertConfig } from '../nn/index.js';
 import { BertTokenizer } from '../text/index.js';
 import { MlmHead, maskTokens } from '../model/mlm.js';
-import { saveBertCheckpoint } from '../model/bert-checkpoint.js';
+import { saveBertCheckpoint } from '../model/hf-bert.js';
 import { lengthBucketedBatches, mulberry32 } from '../data/batching.js';
 import { padSequences } from '../text/padding.js';
 import { Progress } from '../util/progress.js';

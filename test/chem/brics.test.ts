@@ -1,5 +1,5 @@
 // The two BRICS environment matchers agree: RDKit MinimalLib running the published SMARTS, and the
-// predicates of brics-native.ts, on every atom of ChEBI-20 validation (and hand-picked cases). The same
+// predicates of brics-rules.ts, on every atom of ChEBI-20 validation (and hand-picked cases). The same
 // check over validation + test (6,601 molecules, 209,917 atoms) also passes; set ORMA_CHEM_FULL=1 to run it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

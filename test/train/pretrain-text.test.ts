@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSafetensors, liveTensorCount, tidy } from '../../src/tensor/index.js';
 import { pretrainText, type PretrainTextOptions } from '../../src/train/pretrain-text.js';
-import { loadBertCheckpoint } from '../../src/model/bert-checkpoint.js';
+import { loadBertCheckpoint } from '../../src/model/hf-bert.js';
 import { maskTokens } from '../../src/model/mlm.js';
 import { mulberry32 } from '../../src/data/batching.js';
 import { DEFAULT_MODEL_DIR } from '../../src/util/paths.js';

@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveTensorCount, loadSafetensors, noGrad, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
-import { loadBertCheckpoint, saveBertCheckpoint } from '../../src/model/bert-checkpoint.js';
+import { loadBertCheckpoint, saveBertCheckpoint } from '../../src/model/hf-bert.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { hasPython, runReference } from '../helpers/python.js';
 

@@ -49,7 +49,7 @@ function some(v: AtomView, a: number, ok: (b: number, x: number) => boolean): bo
 }
 const hasDoubleO = (v: AtomView, c: number) => some(v, c, (b, x) => double(v, b) && aliphatic(v, x, O));
 
-export const NATIVE_ENVIRONMENTS: Readonly<Record<string, EnvironmentTest>> = {
+export const ENVIRONMENT_PREDICATES: Readonly<Record<string, EnvironmentTest>> = {
   // [C;D3]([#0,#6,#7,#8])(=O): the two neighbours differ by bond type, so they are distinct atoms
   L1: (v, a) => aliphatic(v, a, C) && v.t.degree[a] === 3 && hasDoubleO(v, a) && some(v, a, (b, x) => implicit(v, b) && anyOf(v, x, Z_0_6_7_8)),
   // [O;D2]-;!@[#0,#6,#1]
@@ -65,7 +65,7 @@ export const NATIVE_ENVIRONMENTS: Readonly<Record<string, EnvironmentTest>> = {
     && some(v, a, (b, x) => single(v, b) && !ring(v, b) && anyOf(v, x, Z_0_6_7_8)),
   // [C;D2,D3]-[#6]
   L7a: (v, a) => aliphatic(v, a, C) && (v.t.degree[a] === 2 || v.t.degree[a] === 3) && some(v, a, (b, x) => single(v, b) && anyOf(v, x, C)),
-  L7b: (v, a) => NATIVE_ENVIRONMENTS.L7a!(v, a),
+  L7b: (v, a) => ENVIRONMENT_PREDICATES.L7a!(v, a),
   // [C;!R;!D1;!$(C!-*)]
   L8: (v, a) => aliphatic(v, a, C) && !v.t.atomInRing[a] && v.t.degree[a] !== 1 && !some(v, a, (b) => !single(v, b)),
   // [n;+0;$(n(:[c,n,o,s]):[c,n,o,s])]
@@ -91,10 +91,10 @@ export const NATIVE_ENVIRONMENTS: Readonly<Record<string, EnvironmentTest>> = {
   // [c;$(c(:[c,n,o,s]):[n,o,s])]
   L14: (v, a) => aromatic(v, a, C) && count(v, a, (b, x) => arom(v, b) && aromatic(v, x, Z_7_8_16)) >= 1
     && count(v, a, (b, x) => arom(v, b) && aromatic(v, x, Z_6_7_8_16)) >= 2,
-  L14b: (v, a) => NATIVE_ENVIRONMENTS.L14!(v, a),
+  L14b: (v, a) => ENVIRONMENT_PREDICATES.L14!(v, a),
   // [C;$(C(-;@C)-;@C)]
   L15: (v, a) => aliphatic(v, a, C) && count(v, a, (b, x) => single(v, b) && ring(v, b) && aliphatic(v, x, C)) >= 2,
   // [c;$(c(:c):c)]
   L16: (v, a) => aromatic(v, a, C) && count(v, a, (b, x) => arom(v, b) && aromatic(v, x, C)) >= 2,
-  L16b: (v, a) => NATIVE_ENVIRONMENTS.L16!(v, a),
+  L16b: (v, a) => ENVIRONMENT_PREDICATES.L16!(v, a),
 };
