@@ -1,6 +1,6 @@
-// Batching for training and evaluation: a length-bucketed batch sampler (few padding tokens, still random)
-// and collation of token id sequences with dynamic padding.
-import { padSequences, type PaddedBatch } from '../text/padding.js';
+// Batching for training and evaluation: a length-bucketed batch sampler (few padding tokens, still random).
+// Collation with dynamic padding is text/padding.ts's padSequences; MLM masking is data/mlm-collator.ts.
+import { mixSeed, mulberry32, shuffle } from '../util/random.js';
 
 export interface BucketedBatchOptions {
   batchSize: number;
@@ -61,34 +61,4 @@ export function paddingFraction(batches: readonly (readonly number[])[], lengths
     slots += longest * batch.length;
   }
   return slots === 0 ? 0 : (slots - real) / slots;
-}
-
-/** Collates the token id sequences of one batch: [B, Lmax] ids, attention mask and type ids (Int32Array). */
-export function collateTokenIds(sequences: readonly (readonly number[])[], padId: number): PaddedBatch {
-  return padSequences(sequences, padId);
-}
-
-/** A small, fast, seedable PRNG (mulberry32) returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function mixSeed(seed: number, epoch: number): number {
-  return (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul((epoch + 1) >>> 0, 0x85ebca6b)) >>> 0;
-}
-
-/** Fisher–Yates shuffle in place. */
-function shuffle<T>(items: T[], random: () => number): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
 }

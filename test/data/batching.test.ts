@@ -1,7 +1,8 @@
 // Length-bucketed batching and dynamic-padding collation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collateTokenIds, lengthBucketedBatches, paddingFraction, sequentialBatches } from '../../src/data/batching.js';
+import { lengthBucketedBatches, paddingFraction, sequentialBatches } from '../../src/data/batching.js';
+import { padSequences } from '../../src/text/padding.js';
 
 function randomLengths(n: number, seed: number): number[] {
   let s = seed;
@@ -44,8 +45,8 @@ test('paddingFraction counts pad slots over all slots', () => {
   assert.equal(paddingFraction([], []), 0);
 });
 
-test('collateTokenIds pads to the longest sequence of the batch', () => {
-  const b = collateTokenIds([[5, 6, 7], [8]], 0);
+test('padSequences pads to the longest sequence of the batch', () => {
+  const b = padSequences([[5, 6, 7], [8]], 0);
   assert.equal(b.seqLength, 3);
   assert.deepEqual(Array.from(b.inputIds), [5, 6, 7, 8, 0, 0]);
   assert.deepEqual(Array.from(b.attentionMask), [1, 1, 1, 1, 0, 0]);

@@ -9,6 +9,7 @@
 // (or the ones listed in `wrt`). Functions that draw random numbers (dropout) pass `seed`: the
 // global generator is re-seeded before every evaluation, so every evaluation uses the same mask.
 import { Tensor, tidy, noGrad, enableGrad, tensor, manualSeed } from '../../src/tensor/index.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 export interface GradcheckOptions {
   eps?: number;
@@ -39,15 +40,9 @@ export interface GradcheckResult {
 
 /** Deterministic uniform numbers in [-1, 1) (mulberry32). */
 export function seededUniform(n: number, seed: number): Float64Array {
-  let s = seed >>> 0;
+  const random = mulberry32(seed);
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
+  for (let i = 0; i < n; i++) out[i] = random() * 2 - 1;
   return out;
 }
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { loadSafetensors, liveTensorCount, tidy } from '../../src/tensor/index.js';
 import { pretrainText, type PretrainTextOptions } from '../../src/train/pretrain-text.js';
 import { loadBertCheckpoint } from '../../src/model/hf-bert.js';
-import { maskTokens } from '../../src/model/mlm.js';
-import { mulberry32 } from '../../src/data/batching.js';
+import { maskTokens } from '../../src/data/mlm-collator.js';
+import { mulberry32 } from '../../src/util/random.js';
 import { DEFAULT_MODEL_DIR } from '../../src/util/paths.js';
 
 const TEXTS = [
