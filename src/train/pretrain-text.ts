@@ -3,7 +3,7 @@
 // run resumed from a checkpoint continues exactly as the uninterrupted run would have.
 import { join } from 'node:path';
 import { mkdirSync, appendFileSync } from 'node:fs';
-import { AdamW, LRScheduler, clipGradNorm, linearWarmupDecay, manualSeed, noGrad, tensor, tidy, type ParamGroup, type Tensor } from '../tensor/index.js';
+import { AdamW, LRScheduler, clipGradNorm, linearWarmupDecay, manualSeed, noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
 import { BertModel, type BertConfig } from '../nn/index.js';
 import { BertTokenizer } from '../text/index.js';
 import { MlmHead } from '../model/mlm.js';
@@ -14,6 +14,25 @@ import { mulberry32 } from '../util/random.js';
 import { padSequences } from '../text/padding.js';
 import { Progress } from '../util/progress.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { paramGroups } from './param-groups.js';
+
+/** The training settings `orma pretrain-text` uses when neither a flag nor --config sets them. */
+export const PRETRAIN_DEFAULTS = {
+  epochs: 10,
+  batchSize: 32,
+  lr: 5e-4,
+  /** Warm-up steps (linear), then linear decay to 0. */
+  warmup: 500,
+  weightDecay: 0.01,
+  /** Tokens per text. */
+  maxLength: 256,
+  maskProb: 0.15,
+  /** Gradient norm clip. */
+  clip: 1.0,
+  seed: 0,
+  /** Steps between checkpoints. */
+  checkpointEvery: 200,
+} as const;
 
 export interface PretrainTextOptions {
   /** Training texts (descriptions). */
@@ -62,15 +81,6 @@ export interface PretrainResult {
   seconds: number;
 }
 
-/** BERT's recipe: no weight decay on biases and LayerNorm weights. */
-function paramGroups(named: [string, Tensor][], weightDecay: number): ParamGroup[] {
-  const noDecay = (n: string) => n.endsWith('.bias') || n.includes('LayerNorm') || n.endsWith('predictions.bias');
-  return [
-    { name: 'decay', params: named.filter(([n]) => !noDecay(n)).map(([, p]) => p), weightDecay },
-    { name: 'no_decay', params: named.filter(([n]) => noDecay(n)).map(([, p]) => p), weightDecay: 0 },
-  ];
-}
-
 export async function pretrainText(o: PretrainTextOptions): Promise<PretrainResult> {
   const log = o.log ?? ((l: string) => console.error(l));
   const tokenizer = BertTokenizer.fromVocabFile(o.vocabPath);
@@ -88,7 +98,7 @@ export async function pretrainText(o: PretrainTextOptions): Promise<PretrainResu
   const head = new MlmHead(config).train();
   const named: [string, Tensor][] = [...model.namedParameters().map(([n, p]) => [`bert.${n}`, p] as [string, Tensor]),
     ...head.namedParameters().map(([n, p]) => [`cls.${n}`, p] as [string, Tensor])];
-  const opt = new AdamW(paramGroups(named, o.weightDecay), { lr: o.lr });
+  const opt = new AdamW(paramGroups(named, { weightDecay: o.weightDecay }), { lr: o.lr });
   const ckptDir = join(o.out, 'checkpoint');
   let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, totalSteps, seed: o.seed, encoder: config };
   if (o.resume && hasCheckpoint(ckptDir)) {

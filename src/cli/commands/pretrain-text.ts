@@ -3,8 +3,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, numberFlag, parseCommandArgs } from '../args.js';
 import { DEFAULT_MODEL_DIR } from '../../util/paths.js';
+import type { PRETRAIN_DEFAULTS } from '../../train/pretrain-text.js';
 
-const HELP = `usage: orma pretrain-text --data FILE [--data FILE ...] --out DIR [options]
+type Defaults = typeof PRETRAIN_DEFAULTS;
+
+/** The help text, its defaults read from the trainer's PRETRAIN_DEFAULTS. */
+function help(d: Defaults): string {
+  const num = (x: number) => (x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential() : String(x));
+  const pair = (a: string, da: string, b: string, db: string) => `  ${a.padEnd(23)}${da.padEnd(18)}${`${b}  `.padEnd(18)}${db}`;
+  const def = (x: number) => `(default ${num(x)})`;
+  return `usage: orma pretrain-text --data FILE [--data FILE ...] --out DIR [options]
 
 Pre-trains a BERT text encoder with masked-language modelling on descriptions (pair TSVs such as
 ChEBI-20/PCdes train, or plain text with one description per line). Shows progress with an ETA, saves a
@@ -18,21 +26,20 @@ options:
   --val FILE             held-out descriptions for the validation MLM loss after each epoch
   --exclude FILE         drop training texts whose molecule (canonical SMILES) is in FILE, a pair file
                          or molecule list (repeat; use every split you evaluate or select models on)
-  --epochs N             (default 10)      --batch-size N    (default 32)
-  --lr X                 (default 5e-4)    --warmup N        warm-up steps (default 500)
-  --weight-decay X       (default 0.01)    --max-length N    tokens per text (default 256)
-  --mask-prob X          (default 0.15)    --clip X          gradient norm clip (default 1.0)
-  --seed N               (default 0)       --checkpoint-every N  steps (default 200)
+${pair('--epochs N', def(d.epochs), '--batch-size N', def(d.batchSize))}
+${pair('--lr X', def(d.lr), '--warmup N', `warm-up steps ${def(d.warmup)}`)}
+${pair('--weight-decay X', def(d.weightDecay), '--max-length N', `tokens per text ${def(d.maxLength)}`)}
+${pair('--mask-prob X', def(d.maskProb), '--clip X', `gradient norm clip ${def(d.clip)}`)}
+${pair('--seed N', def(d.seed), '--checkpoint-every N', `steps ${def(d.checkpointEvery)}`)}
   --max-steps N          stop after N steps in total (smoke runs)
   --resume               continue from DIR/checkpoint
   --allow-eval-text      accept --data files named test/validation
   --quiet                no progress line`;
-
-const TRAINING_DEFAULTS = {
-  epochs: 10, batchSize: 32, lr: 5e-4, warmup: 500, weightDecay: 0.01, maxLength: 256, maskProb: 0.15, clip: 1.0, seed: 0, checkpointEvery: 200,
-};
+}
 
 export async function run(argv: string[]): Promise<number> {
+  const { PRETRAIN_DEFAULTS: defaults, pretrainText } = await import('../../train/pretrain-text.js');
+  const HELP = help(defaults);
   const str = { type: 'string' } as const;
   const args = parseCommandArgs(argv, {
     data: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true }, out: str, config: str, vocab: str, val: str, epochs: str, 'batch-size': str, lr: str, warmup: str,
@@ -55,8 +62,8 @@ export async function run(argv: string[]): Promise<number> {
   const { DEFAULT_TEXT_ENCODER } = await import('../../model/config.js');
   const encoderKeys = ['hidden', 'layers', 'heads', 'ffn', 'maxPositions', 'dropout', 'attentionDropout'] as const;
   const encoder = { ...DEFAULT_TEXT_ENCODER, ...Object.fromEntries(encoderKeys.filter((k) => k in fromFile).map((k) => [k, fromFile[k]])) };
-  const setting = (flag: string, key: keyof typeof TRAINING_DEFAULTS) =>
-    numberFlag(v[flag] as string | undefined, flag, typeof fromFile[key] === 'number' ? fromFile[key] as number : TRAINING_DEFAULTS[key]);
+  const setting = (flag: string, key: keyof Defaults) =>
+    numberFlag(v[flag] as string | undefined, flag, typeof fromFile[key] === 'number' ? fromFile[key] as number : defaults[key]);
 
   let rows = files.flatMap((f) => readTextRows(f));
   const exclude = (v.exclude as string[] | undefined) ?? [];
@@ -76,7 +83,6 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   if (!quiet) console.error(`pretrain-text: ${texts.length} training texts${validationTexts ? `, ${validationTexts.length} validation texts` : ''}`);
-  const { pretrainText } = await import('../../train/pretrain-text.js');
   try {
     const result = await pretrainText({
       texts, validationTexts, vocabPath: (v.vocab as string | undefined) ?? join(DEFAULT_MODEL_DIR, 'vocab.txt'), out: v.out,
