@@ -1,74 +1,131 @@
-// ORMA training-step benchmark: the default sizes (src/model/config.ts, src/model/orma.ts) on real
-// ChEBI-20 validation pairs, batch 32, with a per-part breakdown, to size training runs.
-//   node dist/bench/orma.js [--json] [--steps N] [--batch N]      (data: ../shared/data or ORMA_DATA)
+// ORMA training-step benchmark: the default sizes (src/model/config.ts) on real ChEBI-20 validation
+// pairs in length-bucketed batches (as the trainer makes them), with a per-part breakdown, the fine
+// grains' own forward + backward, the global-only step with the same encoders on the same batches, and
+// the peak RSS of one step on the worst batch of the data (the 574-atom molecule with a 256-token text).
+//   node dist/bench/orma.js [--json] [--steps N] [--batch N] [--no-worst]   (data: ../shared/data or ORMA_DATA)
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AdamW, manualSeed, noGrad, tidy } from '../src/tensor/index.js';
-import { buildHierGraph, initRDKit } from '../src/chem/index.js';
+import { AdamW, manualSeed, tidy, type Tensor } from '../src/tensor/index.js';
+import { buildHierGraph, initRDKit, type HierGraph } from '../src/chem/index.js';
 import { BertTokenizer } from '../src/text/index.js';
+import { padSequences } from '../src/text/padding.js';
 import { readPairFile } from '../src/data/datasets.js';
-import { batchGraphs } from '../src/model/graph-batch.js';
-import { DEFAULT_TEXT_ENCODER } from '../src/model/config.js';
-import { DEFAULT_ORMA, Orma } from '../src/model/orma.js';
-import { globalScores, groupedScores, midScores } from '../src/model/scores.js';
+import { batchGraphs } from '../src/data/graph-batch.js';
+import { lengthBucketedBatches } from '../src/data/batching.js';
+import { DEFAULT_ORMA, DEFAULT_TEXT_ENCODER } from '../src/model/config.js';
+import { Orma, type MoleculeVectors } from '../src/model/orma.js';
+import type { TextVectors } from '../src/model/text-encoder.js';
+import { symmetricInfoNce } from '../src/model/losses.js';
+import { localScores, midScores } from '../src/model/scores.js';
 import { DEFAULT_MODEL_DIR } from '../src/util/paths.js';
 import { machineInfo } from './machine.js';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, steps: { type: 'string' }, batch: { type: 'string' } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, steps: { type: 'string' }, batch: { type: 'string' }, 'no-worst': { type: 'boolean' } } });
 const steps = Number(values.steps ?? 8), batchSize = Number(values.batch ?? 32);
 const file = join(resolve(process.env.ORMA_DATA ?? '../shared/data'), 'chebi20', 'validation.tsv');
 if (!existsSync(file)) throw new Error(`${file} not found: set ORMA_DATA to the shared data folder`);
 await initRDKit();
-const rows = readPairFile(file).rows.slice(0, batchSize * (steps + 1));
+const rows = readPairFile(file).rows;
 const tokenizer = BertTokenizer.fromVocabFile(join(DEFAULT_MODEL_DIR, 'vocab.txt'));
-const batches = Array.from({ length: steps + 1 }, (_, s) => {
-  const part = rows.slice(s * batchSize, (s + 1) * batchSize);
-  return { texts: tokenizer.encodeBatch(part.map((r) => r.description!), { maxLength: 256 }), graphs: batchGraphs(part.map((r) => buildHierGraph(r.smiles))) };
-});
+const ids = rows.map((r) => tokenizer.encode(r.description!, { maxLength: 256 }).ids);
+const order = lengthBucketedBatches(ids.map((s) => s.length), { batchSize, seed: 0, dropLast: true }).slice(0, steps + 1);
+const graphCache = new Map<number, HierGraph>();
+const graphOf = (i: number) => graphCache.get(i) ?? graphCache.set(i, buildHierGraph(rows[i]!.smiles)).get(i)!;
+const collate = (idx: number[]) => ({ texts: padSequences(idx.map((i) => ids[i]!), tokenizer.special.pad), graphs: idx.map(graphOf) });
+const batches = order.map(collate);
+
 manualSeed(0);
 const bert = { ...DEFAULT_TEXT_ENCODER, vocabSize: tokenizer.vocab.size };
 const model = new Orma(DEFAULT_ORMA, bert).train();
 const opt = new AdamW(model.parameters(), { lr: 1e-4 });
-const parts = { text: 0, molecules: 0, scores: 0, backward: 0, optimizer: 0, total: 0, global: 0, local: 0, mid: 0 };
 const clock = () => performance.now();
-batches.forEach((b, s) => tidy(() => {
-  const t0 = clock();
-  const t = model.encodeText(b.texts);
-  const t1 = clock();
-  const m = model.encodeMolecules(b.graphs);
-  const t2 = clock();
-  const loss = model.loss(model.scores(t, m)).total;
-  const t3 = clock();
-  loss.backward();
-  const t4 = clock();
-  opt.step();
-  opt.zeroGrad();
-  const t5 = clock();
-  if (s === 0) return;  // warm-up
-  Object.entries({ text: t1 - t0, molecules: t2 - t1, scores: t3 - t2, backward: t4 - t3, optimizer: t5 - t4, total: t5 - t0 })
-    .forEach(([k, v]) => { parts[k as keyof typeof parts] += v; });
-  // Each grain's share of the score time, timed again without autograd.
-  noGrad(() => {
-    const a = clock();
-    globalScores(t.sentence, m.molecule);
-    const b1 = clock();
-    groupedScores(t.tokens, t.mask, m.atoms, m.atomMask);
-    const b2 = clock();
-    midScores(t.multiTokens, t.mask, m.motifs, m.motifMask);
-    parts.global += b1 - a; parts.local += b2 - b1; parts.mid += clock() - b2;
+
+type Parts = Record<'text' | 'molecules' | 'scores' | 'backward' | 'optimizer' | 'total', number>;
+function step(b: (typeof batches)[number], grains: 'all' | 'global', parts?: Parts): void {
+  tidy(() => {
+    const t0 = clock();
+    const t = model.encodeText(b.texts);
+    const t1 = clock();
+    const m = model.encodeMolecules(batchGraphs(b.graphs));
+    const t2 = clock();
+    const loss = grains === 'global' ? symmetricInfoNce(model.scores(t, m, { grains }).global) : model.loss(model.scores(t, m)).total;
+    const t3 = clock();
+    loss.backward();
+    const t4 = clock();
+    opt.step();
+    opt.zeroGrad();
+    const t5 = clock();
+    if (parts) Object.entries({ text: t1 - t0, molecules: t2 - t1, scores: t3 - t2, backward: t4 - t3, optimizer: t5 - t4, total: t5 - t0 })
+      .forEach(([k, v]) => { parts[k as keyof Parts] += v; });
   });
-}));
+}
+
+/** Forward + backward of the local and mid losses alone, from fixed encoder outputs. */
+function fineGrains(b: (typeof batches)[number]): { local: number; mid: number } {
+  return tidy(() => {
+    const leaf = (x: Tensor) => x.detach().requiresGrad_(true);
+    const t: TextVectors = tidy(() => model.encodeText(b.texts));
+    const m: MoleculeVectors = tidy(() => model.encodeMolecules(batchGraphs(b.graphs)));
+    const tokens = leaf(t.tokens), multi = leaf(t.multiTokens), atoms = leaf(m.atoms), motifs = leaf(m.motifs);
+    const a = clock();
+    symmetricInfoNce(localScores(tokens, t.mask, atoms, m.atomMask, { cosine: true }).mul(14)).backward();
+    const b1 = clock();
+    symmetricInfoNce(midScores(multi, t.mask, motifs, m.motifMask, { cosine: true }).mul(14)).backward();
+    return { local: b1 - a, mid: clock() - b1 };
+  });
+}
+
+const zero = (): Parts => ({ text: 0, molecules: 0, scores: 0, backward: 0, optimizer: 0, total: 0 });
+const orma = zero(), globalOnly = zero();
+const fine = { local: 0, mid: 0 };
+step(batches[0]!, 'all'); step(batches[0]!, 'global');  // warm-up
+for (let s = 1; s <= steps; s++) {
+  const b = batches[s]!;
+  step(b, 'all', orma);
+  step(b, 'global', globalOnly);
+  const f = fineGrains(b);
+  fine.local += f.local; fine.mid += f.mid;
+}
 const per = (x: number) => Number((x / steps).toFixed(1));
+const padding = (() => {
+  let real = 0, slots = 0, atomsReal = 0, atomsPadded = 0;
+  for (const b of batches.slice(1)) {
+    real += b.texts.attentionMask.reduce((n: number, x: number) => n + x, 0); slots += b.texts.attentionMask.length;
+    atomsReal += b.graphs.reduce((n, g) => n + g.numAtoms, 0); atomsPadded += b.graphs.length * Math.max(...b.graphs.map((g) => g.numAtoms));
+  }
+  return { text_padding_fraction: Number((1 - real / slots).toFixed(3)), tokens_per_text: Number((real / (steps * batchSize)).toFixed(1)),
+    atom_padding_fraction_if_padded_to_batch_max: Number((1 - atomsReal / atomsPadded).toFixed(3)) };
+})();
+
+let worst: Record<string, unknown> | null = null;
+if (!values['no-worst']) {
+  // the largest molecule of the data with the longest text, in a batch of otherwise typical pairs
+  const big = rows.reduce((best, r, i) => (graphOf(i).numAtoms > graphOf(best).numAtoms ? i : best), 0);
+  const longest = ids.reduce((best, s, i) => (s.length > ids[best]!.length ? i : best), 0);
+  const idx = [big, ...order[1]!.slice(0, batchSize - 1)];
+  const b = collate(idx);
+  b.texts = padSequences([ids[longest]!, ...idx.slice(1).map((i) => ids[i]!)], tokenizer.special.pad);
+  const rssBefore = process.resourceUsage().maxRSS;
+  const parts = zero();
+  step(b, 'all', parts);
+  worst = { atoms: graphOf(big).numAtoms, motifs: graphOf(big).numMotifs, tokens: ids[longest]!.length, step_ms: Number(parts.total.toFixed(1)),
+    peak_rss_mb_before: Math.round(rssBefore / 1024), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+}
+
 const result = {
   benchmark: 'orma training step',
   machine: machineInfo(),
-  config: { orma: DEFAULT_ORMA, bert, batch: batchSize, steps, params: model.numParameters(), data: 'ChEBI-20 validation pairs (timing only)' },
-  step_ms: per(parts.total),
-  breakdown_ms: { text_forward: per(parts.text), molecule_forward: per(parts.molecules), scores_and_loss: per(parts.scores), backward: per(parts.backward), optimizer: per(parts.optimizer),
-    scores_without_autograd: { global: per(parts.global), local: per(parts.local), mid: per(parts.mid) } },
-  estimate_epoch_minutes_chebi20_full_train: Number(((parts.total / steps) * (26407 / batchSize) / 60000).toFixed(1)),
-  estimate_epoch_minutes_pcdes_plus_chebi_partial: Number(((parts.total / steps) * (11095 / batchSize) / 60000).toFixed(1)),
+  load_average_at_end: (await import('node:os')).loadavg().map((x) => Number(x.toFixed(2))),
+  config: { orma: DEFAULT_ORMA, bert, batch: batchSize, steps, params: model.numParameters(), data: 'ChEBI-20 validation pairs, length-bucketed batches (timing only)', ...padding },
+  step_ms: per(orma.total),
+  global_only_step_ms: per(globalOnly.total),
+  ratio: Number((orma.total / globalOnly.total).toFixed(3)),
+  breakdown_ms: { text_forward: per(orma.text), molecule_forward: per(orma.molecules), scores_and_loss: per(orma.scores), backward: per(orma.backward), optimizer: per(orma.optimizer) },
+  global_only_breakdown_ms: { text_forward: per(globalOnly.text), molecule_forward: per(globalOnly.molecules), scores_and_loss: per(globalOnly.scores), backward: per(globalOnly.backward), optimizer: per(globalOnly.optimizer) },
+  fine_grains_forward_backward_ms: { local: per(fine.local), mid: per(fine.mid), both: per(fine.local + fine.mid) },
+  worst_batch: worst,
+  pairs_per_second: Number((batchSize * steps / (orma.total / 1000)).toFixed(1)),
 };
 console.log(JSON.stringify(result, null, values.json ? undefined : 2));
 opt.dispose(); model.dispose();

@@ -5,6 +5,8 @@
 
 namespace orma {
 
+void registerOt(Napi::Env env, Napi::Object exports);  // ot.cc
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installCachingAllocator();
   // Every c10::Error captured and symbolized a C++ backtrace (~16 ms per failed op); our messages
@@ -17,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerTensorOps(env, exports);
   registerAutograd(env, exports);
   registerOptim(env, exports);
+  registerOt(env, exports);
   return exports;
 }
 

@@ -1,31 +1,15 @@
 // The molecule side of ORMA (orma-reference.md §3.3-4, with our fixes): categorical atom features are
 // embedded; motif and molecule nodes start as the mean of their members; node types get their own
 // embedding; a GCN over the hierarchical graph, a node-wise MLP and a LayerNorm give every node a vector.
-import { ones, tensor, zeros, type Tensor } from '../tensor/index.js';
+import { zeros, type Tensor } from '../tensor/index.js';
 import { Embedding, GCNConv, LayerNorm, MLP, Module, ModuleList, Dropout, gcnNorm } from '../nn/index.js';
-import { ATOM_FEATURE_COUNT, atomFeatureDims, EDGE_ATOM_MOLECULE, EDGE_ATOM_MOTIF, EDGE_MOTIF_MOLECULE } from '../chem/index.js';
-import type { GraphBatch } from './graph-batch.js';
+import { ATOM_FEATURE_COUNT, atomFeatureDims } from '../chem/index.js';
+import type { GraphBatch, Pooling } from '../data/graph-batch.js';
 
 export interface MoleculeEncoderConfig {
   hidden: number;
   layers: number;
   dropout: number;
-}
-
-export interface NodeVectors {
-  /** [numNodes, hidden] for every node of the batch. */
-  nodes: Tensor;
-}
-
-const int64 = (a: Int32Array, shape: number[]) => tensor(a, { dtype: 'int32', shape }).long();
-
-/** The edges of `types` as [src, dst] int64 tensors. */
-function edgesOfType(b: GraphBatch, types: readonly number[]): { src: Tensor; dst: Tensor } {
-  const src: number[] = [], dst: number[] = [];
-  for (let e = 0; e < b.edgeType.length; e++) {
-    if (types.includes(b.edgeType[e]!)) { src.push(b.edgeSrc[e]!); dst.push(b.edgeDst[e]!); }
-  }
-  return { src: tensor(src, { dtype: 'int64' }), dst: tensor(dst, { dtype: 'int64' }) };
 }
 
 export class MoleculeEncoder extends Module {
@@ -49,7 +33,7 @@ export class MoleculeEncoder extends Module {
 
   forward(b: GraphBatch): Tensor {
     const x0 = this.initialNodes(b);
-    const graph = gcnNorm(tensor([...b.edgeSrc, ...b.edgeDst], { dtype: 'int64', shape: [2, b.edgeSrc.length] }), b.numNodes, x0.dtype as 'float32');
+    const graph = gcnNorm(b.edgeIndex, b.numNodes, x0.dtype as 'float32');
     let h = x0;
     this.convs.forEach((conv, i) => {
       h = this.drop.forward(conv.forward(h, graph));
@@ -60,19 +44,17 @@ export class MoleculeEncoder extends Module {
 
   /** Atoms: Σ of feature embeddings; motifs, then the molecule: the mean of their members; + a type embedding. */
   private initialNodes(b: GraphBatch): Tensor {
-    const feats = int64(b.atomFeatures, [b.atomNode.length, ATOM_FEATURE_COUNT]);
-    let atoms = this.atomEmbeddings[0]!.forward(feats.select(1, 0));
-    for (let f = 1; f < ATOM_FEATURE_COUNT; f++) atoms = atoms.add(this.atomEmbeddings[f]!.forward(feats.select(1, f)));
-    let x = zeros([b.numNodes, this.config.hidden], { dtype: atoms.dtype }).indexAdd(0, int64(b.atomNode, [b.atomNode.length]), atoms);
-    x = this.addMemberMeans(x, edgesOfType(b, [EDGE_ATOM_MOTIF]));
-    x = this.addMemberMeans(x, edgesOfType(b, [EDGE_MOTIF_MOLECULE, EDGE_ATOM_MOLECULE]));
-    return x.add(this.typeEmbedding.forward(tensor(b.nodeType, { dtype: 'uint8', shape: [b.numNodes] }).long()));
+    let atoms = this.atomEmbeddings[0]!.forward(b.atomFeatures.select(1, 0));
+    for (let f = 1; f < ATOM_FEATURE_COUNT; f++) atoms = atoms.add(this.atomEmbeddings[f]!.forward(b.atomFeatures.select(1, f)));
+    let x = zeros([b.numNodes, this.config.hidden], { dtype: atoms.dtype }).indexAdd(0, b.atomNode, atoms);
+    x = addPooled(x, b.motifPooling);
+    x = addPooled(x, b.moleculePooling);
+    return x.add(this.typeEmbedding.forward(b.nodeType));
   }
+}
 
-  private addMemberMeans(x: Tensor, e: { src: Tensor; dst: Tensor }): Tensor {
-    if (e.src.size(0) === 0) return x;
-    const sums = zeros(x.shape, { dtype: x.dtype }).indexAdd(0, e.dst, x.indexSelect(0, e.src));
-    const counts = zeros([x.size(0)], { dtype: x.dtype }).indexAdd(0, e.dst, ones([e.src.size(0)], { dtype: x.dtype }));
-    return x.add(sums.div(counts.clampMin(1).unsqueeze(1)));
-  }
+/** x[dst] += weight · x[src] (member means, with the weights computed at collate time). */
+function addPooled(x: Tensor, p: Pooling): Tensor {
+  if (p.src.size(0) === 0) return x;
+  return x.indexAdd(0, p.dst, x.indexSelect(0, p.src).mul(p.weight.to(x.dtype as 'float32')));
 }

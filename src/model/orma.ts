@@ -1,32 +1,45 @@
 // ORMA: a text encoder and a hierarchical molecule encoder aligned at three grains (orma-reference.md).
-// Our version differs from the official code where reference §12 lists defects, each behind a switch:
-// scores are computed for every text-molecule pair, padding is masked, OT assigns by argmax, and every
-// loss reaches the GNN (`detachNodeVectors: true` restores the official detaching).
-import { tensor, type Tensor } from '../tensor/index.js';
+// Our version differs from the official code where reference §12 lists defects, each behind a switch
+// (`OFFICIAL_SWITCHES` in config.ts restores the published behaviour): scores are computed for every
+// text-molecule pair, padding is masked, OT assigns by argmax, every loss reaches the GNN, and each grain
+// has a learnable temperature on cosine scores (the official fine-grained logits are D · correlation,
+// an effective temperature of 1/D that no parameter can change).
+import { full, type Tensor } from '../tensor/index.js';
 import { Linear, Module, type BertConfig, type BertModel } from '../nn/index.js';
 import type { PaddedBatch } from '../text/padding.js';
+import type { GraphBatch } from '../data/graph-batch.js';
 import { MoleculeEncoder, type MoleculeEncoderConfig } from './molecule-encoder.js';
 import { TextEncoder, type TextVectors } from './text-encoder.js';
-import type { GraphBatch } from './graph-batch.js';
-import { globalScores, groupedScores, midScores, symmetricInfoNce } from './scores.js';
+import { globalScores, localScores, midScores, type ChunkOptions } from './scores.js';
+import { combineGrains, grainWeights, symmetricInfoNce, type Combine, type GrainWeights } from './losses.js';
 
 export interface OrmaConfig {
   /** Shared embedding size (300 in the paper). */
   dim: number;
   molecule: MoleculeEncoderConfig;
   /** Weights of the global, local (token–atom) and mid (multitoken–motif) grains; 0.3 / 0.5 / 0.2 as published. */
-  weights: { global: number; local: number; mid: number };
+  weights: GrainWeights;
+  /** Which grains the loss and the retrieval score use (the official `--combine` ablation). */
+  combine: Combine;
+  /**
+   * 'learned': each grain's logits are a cosine times a learnable scale (CLIP: starts at 1/0.07, at most
+   * 100). 'official': raw dot products (sentence · molecule; ≈ D · correlation for the fine grains).
+   */
+  logitScale: 'learned' | 'official';
   otPick: 'argmax' | 'argmin';
+  /** IPOT proximal step and iterations (0.5 and 50 as published). */
+  otBeta: number;
+  otIterations: number;
+  /** Official behaviour: atom and motif vectors detached from the GNN (reference §12 item 1). */
   detachNodeVectors: boolean;
+  /**
+   * What a molecule without motifs scores at the mid grain: 'molecule' treats its molecule node as its
+   * single motif (a one-motif molecule); 'none' leaves it without keys, a score of exactly 0.
+   */
+  zeroMotifs: 'molecule' | 'none';
+  /** Official behaviour: every vector × exp(temp), temp learnable from 0.07 (only the global logits feel it). */
+  expTemp: boolean;
 }
-
-export const DEFAULT_ORMA: OrmaConfig = {
-  dim: 256,
-  molecule: { hidden: 256, layers: 3, dropout: 0.1 },
-  weights: { global: 0.3, local: 0.5, mid: 0.2 },
-  otPick: 'argmax',
-  detachNodeVectors: false,
-};
 
 export interface MoleculeVectors {
   /** [B, D] */
@@ -43,9 +56,19 @@ export interface GrainScores {
   global: Tensor;
   local: Tensor;
   mid: Tensor;
-  /** The weighted sum: the retrieval score. */
+  /** The weighted sum of the grains' logits: the retrieval score. */
   fused: Tensor;
 }
+
+export interface GrainLosses {
+  total: Tensor;
+  global: Tensor;
+  local: Tensor;
+  mid: Tensor;
+}
+
+/** CLIP's initial temperature and its cap on the logit scale. */
+const INIT_LOGIT_SCALE = Math.log(1 / 0.07), MAX_LOGIT_SCALE = Math.log(100);
 
 export class Orma extends Module {
   readonly text: TextEncoder;
@@ -53,6 +76,9 @@ export class Orma extends Module {
   readonly moleculeHead: Linear;
   readonly atomHead: Linear;
   readonly motifHead: Linear;
+  /** [3] log logit scales of the global, local and mid grains ('learned'), or the official temp ([1]). */
+  readonly logitScale: Tensor | null;
+  readonly temp: Tensor | null;
 
   constructor(readonly config: OrmaConfig, bert: BertModel | BertConfig) {
     super();
@@ -62,6 +88,8 @@ export class Orma extends Module {
     this.moleculeHead = this.module('molecule_head', new Linear(h, config.dim));
     this.atomHead = this.module('atom_head', new Linear(h, config.dim));
     this.motifHead = this.module('motif_head', new Linear(h, config.dim));
+    this.logitScale = config.logitScale === 'learned' ? this.param('logit_scale', full([3], INIT_LOGIT_SCALE)) : null;
+    this.temp = config.expTemp ? this.param('temp', full([1], 0.07)) : null;
   }
 
   encodeText(batch: PaddedBatch): TextVectors {
@@ -71,30 +99,44 @@ export class Orma extends Module {
   encodeMolecules(b: GraphBatch): MoleculeVectors {
     const nodes = this.molecules.forward(b);
     const fine = this.config.detachNodeVectors ? nodes.detach() : nodes;
-    const gather = (index: Int32Array, k: number, from: Tensor) =>
-      from.indexSelect(0, tensor(index, { dtype: 'int32', shape: [index.length] }).long()).reshape(b.graphs, k, from.size(1));
+    const oneMotif = this.config.zeroMotifs === 'molecule';
+    const gather = (index: Tensor, k: number, head: Linear) => head.forward(fine.indexSelect(0, index)).reshape(b.graphs, k, this.config.dim);
     return {
-      molecule: this.moleculeHead.forward(nodes.indexSelect(0, tensor(b.moleculeIndex, { dtype: 'int32', shape: [b.graphs] }).long())),
-      atoms: this.atomHead.forward(gather(b.atomIndex, b.maxAtoms, fine)),
-      atomMask: tensor(b.atomMask, { dtype: 'uint8', shape: [b.graphs, b.maxAtoms] }).bool(),
-      motifs: this.motifHead.forward(gather(b.motifIndex, b.maxMotifs, fine)),
-      motifMask: tensor(b.motifMask, { dtype: 'uint8', shape: [b.graphs, b.maxMotifs] }).bool(),
+      molecule: this.moleculeHead.forward(nodes.indexSelect(0, b.moleculeIndex)),
+      atoms: gather(b.atomIndex, b.maxAtoms, this.atomHead),
+      atomMask: b.atomMask,
+      motifs: gather(oneMotif ? b.motifOrMoleculeIndex : b.motifIndex, b.maxMotifs, this.motifHead),
+      motifMask: oneMotif ? b.motifOrMoleculeMask : b.motifMask,
     };
   }
 
-  /** Scores of every text against every molecule, [Bt, Bm] per grain and fused. */
-  scores(t: TextVectors, m: MoleculeVectors): GrainScores {
-    const w = this.config.weights;
-    const global = globalScores(t.sentence, m.molecule);
-    const local = groupedScores(t.tokens, t.mask, m.atoms, m.atomMask);
-    const mid = midScores(t.multiTokens, t.mask, m.motifs, m.motifMask, { pick: this.config.otPick });
-    return { global, local, mid, fused: global.mul(w.global).add(local.mul(w.local)).add(mid.mul(w.mid)) };
+  /** The multiplier of each grain's scores: exp(learned scale) (capped at 100), or 1 (official). */
+  scales(): { global: Tensor | number; local: Tensor | number; mid: Tensor | number } {
+    if (this.logitScale) {
+      const s = this.logitScale.clamp(-Infinity, MAX_LOGIT_SCALE).exp();
+      return { global: s.select(0, 0), local: s.select(0, 1), mid: s.select(0, 2) };
+    }
+    return { global: this.temp ? this.temp.mul(2).exp() : 1, local: 1, mid: 1 };
+  }
+
+  /** Logits of every text against every molecule, [Bt, Bm] per grain and fused. */
+  scores(t: TextVectors, m: MoleculeVectors, o: ChunkOptions & { grains?: 'all' | 'global' } = {}): GrainScores {
+    const c = this.config, cosine = c.logitScale === 'learned';
+    const weights = grainWeights(c.weights, c.combine);
+    const s = this.scales();
+    const scaled = (x: Tensor, k: Tensor | number) => (typeof k === 'number' ? (k === 1 ? x : x.mul(k)) : x.mul(k));
+    const global = scaled(globalScores(t.sentence, m.molecule, { cosine }), s.global);
+    if (o.grains === 'global') return { global, local: global.mul(0), mid: global.mul(0), fused: global };
+    const local = weights.local === 0 ? global.mul(0) : scaled(localScores(t.tokens, t.mask, m.atoms, m.atomMask, { cosine, budget: o.budget }), s.local);
+    const mid = weights.mid === 0 ? global.mul(0) : scaled(midScores(t.multiTokens, t.mask, m.motifs, m.motifMask,
+      { pick: c.otPick, beta: c.otBeta, iterations: c.otIterations, cosine, budget: o.budget }), s.mid);
+    return { global, local, mid, fused: combineGrains({ global, local, mid }, weights) };
   }
 
   /** The training loss: weighted symmetric InfoNCE of each grain over in-batch pairs (text i ↔ molecule i). */
-  loss(s: GrainScores): { total: Tensor; global: Tensor; local: Tensor; mid: Tensor } {
-    const w = this.config.weights;
+  loss(s: GrainScores): GrainLosses {
+    const weights = grainWeights(this.config.weights, this.config.combine);
     const global = symmetricInfoNce(s.global), local = symmetricInfoNce(s.local), mid = symmetricInfoNce(s.mid);
-    return { total: global.mul(w.global).add(local.mul(w.local)).add(mid.mul(w.mid)), global, local, mid };
+    return { total: combineGrains({ global, local, mid }, weights), global, local, mid };
   }
 }

@@ -142,6 +142,8 @@ export interface NativeEngine {
   // optimizers
   adamStep(params: H[], expAvg: H[], expAvgSq: H[], steps: number[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean): void;
   clipGradNorm(params: H[], maxNorm: number): number;
+  // optimal transport (ot.cc)
+  ipotPlan(cost: H, a: H, b: H, beta: number, iterations: number): H;
 }
 
 /** Codes of the native `unary` op, in the order of its switch. */

@@ -4,11 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { AdamW, liveTensorCount, manualSeed, noGrad, tidy } from '../../src/tensor/index.js';
+import { AdamW, dispose, liveTensorCount, manualSeed, noGrad, tidy } from '../../src/tensor/index.js';
 import { initRDKit, buildHierGraph } from '../../src/chem/index.js';
 import { BertTokenizer } from '../../src/text/index.js';
-import { batchGraphs } from '../../src/model/graph-batch.js';
-import { Orma, DEFAULT_ORMA, type OrmaConfig } from '../../src/model/orma.js';
+import { batchGraphs } from '../../src/data/graph-batch.js';
+import { Orma, type OrmaConfig } from '../../src/model/orma.js';
+import { DEFAULT_ORMA } from '../../src/model/config.js';
 import { DEFAULT_MODEL_DIR } from '../../src/util/paths.js';
 
 const PAIRS: [string, string][] = [
@@ -98,5 +99,6 @@ test('a few steps on six pairs overfit them', async () => {
   assert.equal(correct, 6);
   opt.dispose();
   model.dispose();
+  dispose(batch.graphs);
   assert.equal(liveTensorCount(), before, 'tensors leaked');
 });

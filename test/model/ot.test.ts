@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { manualSeed, normalize, randn, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
-import { assignTokens, ipotPlan, sinkhornPlan } from '../../src/model/ot.js';
+import { assignTokens, ipotPlan, ipotPlanOps, sinkhornPlan } from '../../src/model/ot.js';
 
 /** The official IPOT (uniform marginals over all slots) on plain arrays, one problem. */
 function officialIpot(cost: number[][], beta = 0.5, iterations = 50): number[][] {
@@ -66,4 +66,18 @@ test('argmax of the plan finds each token\'s own motif; the official argmin pick
   const hits = (pick: 'argmax' | 'argmin') => assignTokens(plan, pick, masks).toNumbers().filter((m, i) => m === owner[i]).length;
   assert.equal(hits('argmax'), 42);
   assert.equal(hits('argmin'), 0);
+}));
+
+test('the native IPOT kernel equals IPOT written as tensor ops, masked and official', () => tidy(() => {
+  manualSeed(9);
+  const cost = randn([3, 4, 7, 5]).abs();
+  const rowMask = tensor([[1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0, 0]]).unsqueeze(1).expand(3, 4, 7);
+  const colMask = tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0]]).unsqueeze(0).expand(3, 4, 5);
+  for (const uniformOverPadding of [false, true]) {
+    for (const iterations of [0, 1, 50]) {
+      const o = { rowMask, colMask, uniformOverPadding, iterations };
+      const diff = ipotPlan(cost, o).sub(ipotPlanOps(cost, o)).abs().max().item();
+      assert.ok(diff < 1e-6, `uniformOverPadding ${uniformOverPadding}, ${iterations} iterations: max |diff| ${diff}`);
+    }
+  }
 }));

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cat, crossEntropy, manualSeed, randn, setDefaultDtype, tensor, tidy, zeros, type Tensor } from '../../src/tensor/index.js';
-import { globalScores, groupedScores, midScores, symmetricInfoNce } from '../../src/model/scores.js';
+import { globalScores, groupedScores, midScores } from '../../src/model/scores.js';
+import { symmetricInfoNce } from '../../src/model/losses.js';
 import { assertGradcheck } from '../helpers/gradcheck.js';
 
 type Mat = number[][];
