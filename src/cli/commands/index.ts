@@ -14,5 +14,6 @@ export const commands: Record<string, Command> = {
   bench: { summary: 'run a benchmark (engine, chem, text) and print JSON', load: () => import('./bench.js') },
   'pretrain-text': { summary: 'pre-train the BERT text encoder with masked-language modelling (resumable)', load: () => import('./pretrain-text.js') },
   vocab: { summary: 'train a WordPiece vocabulary (vocab.txt) from training descriptions', load: () => import('./vocab.js') },
+  data: { summary: 'download the benchmarks (pinned digests, resumable); check any pair file', load: () => import('./data.js') },
   featurize: { summary: 'SMILES -> hierarchical molecule graph (atoms, BRICS motifs); one molecule or a data set', load: () => import('./featurize.js') },
 };
