@@ -170,7 +170,7 @@ function requestOnce(url: string, part: string, opts: Required<Omit<DownloadOpti
       if (status === 416 && start > 0) { res.resume(); done({ restart: true }); return; }
       if (status !== 200 && status !== 206) {
         res.resume();
-        fail(new DownloadError(`HTTP ${status} ${res.statusMessage ?? ''}`.trim() + ` from ${url}`, 'http', status >= 500));
+        fail(new DownloadError(`HTTP ${status} ${res.statusMessage ?? ''}`.trim(), 'http', status >= 500));
         return;
       }
       let offset = 0, total = -1;
@@ -271,7 +271,7 @@ export async function downloadFile(url: string, dest: string, expectedBlob: stri
   const bytes = statSync(part).size;
   if (expectedBlob && blob !== expectedBlob) {
     unlinkSync(part);
-    throw new DownloadError(`${url}: wrong content: git blob id ${blob} (${bytes} bytes), expected ${expectedBlob}. The file was removed.`, 'digest');
+    throw new DownloadError(`wrong content: git blob id ${blob} (${bytes} bytes), expected ${expectedBlob}. The file was removed.`, 'digest');
   }
   renameSync(part, dest);
   return { path: dest, bytes, blob, requests, resumed, cached: false };
