@@ -3,9 +3,14 @@
 // (reference §8; the `--combine` ablation of the official code picks a subset of grains).
 import { tensor, type Tensor } from '../tensor/index.js';
 
-/** Symmetric in-batch InfoNCE of a square [B, B] logits matrix whose diagonal holds the pairs. */
-export function symmetricInfoNce(logits: Tensor): Tensor {
+/**
+ * Symmetric in-batch InfoNCE of a square [B, B] logits matrix whose diagonal holds the pairs.
+ * `alsoPositive` (bool [B, B], off-diagonal) marks other pairs of the batch that are true too (the same
+ * molecule with a second description): they are left out as negatives instead of being pushed apart.
+ */
+export function symmetricInfoNce(logits: Tensor, alsoPositive?: Tensor): Tensor {
   const b = logits.size(0);
+  if (alsoPositive) logits = logits.maskedFill(alsoPositive, -1e9);
   const labels = tensor(Array.from({ length: b }, (_, i) => i), { dtype: 'int64' });
   const t2m = logits.logSoftmax(1).gather(1, labels.unsqueeze(1)).mean();
   const m2t = logits.logSoftmax(0).gather(0, labels.unsqueeze(0)).mean();

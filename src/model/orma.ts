@@ -133,10 +133,11 @@ export class Orma extends Module {
     return { global, local, mid, fused: combineGrains({ global, local, mid }, weights) };
   }
 
-  /** The training loss: weighted symmetric InfoNCE of each grain over in-batch pairs (text i ↔ molecule i). */
-  loss(s: GrainScores): GrainLosses {
+  /** The training loss: weighted symmetric InfoNCE of each grain over in-batch pairs (text i ↔ molecule i; see symmetricInfoNce for `alsoPositive`). */
+  loss(s: GrainScores, alsoPositive?: Tensor): GrainLosses {
     const weights = grainWeights(this.config.weights, this.config.combine);
-    const global = symmetricInfoNce(s.global), local = symmetricInfoNce(s.local), mid = symmetricInfoNce(s.mid);
+    const nce = (x: Tensor) => symmetricInfoNce(x, alsoPositive);
+    const global = nce(s.global), local = nce(s.local), mid = nce(s.mid);
     return { total: combineGrains({ global, local, mid }, weights), global, local, mid };
   }
 }

@@ -48,17 +48,22 @@ function extents(mask: Tensor): number[] {
 
 interface Chunk { index: number[]; extent: number }
 
+/** An item joins a chunk only if at least this share of its padded slots is real. */
+const MIN_FILL = 0.7;
+
 /**
- * Cuts items into chunks of similar extent: sorted by extent, each chunk grows while
- * (items · largest extent) stays within `capacity`. Every chunk has at least one item and extent ≥ 1.
+ * Cuts items into chunks of similar extent: sorted by extent, each chunk grows while (items · largest
+ * extent) stays within `capacity` and the new item fills ≥ MIN_FILL of the chunk's extent. Every chunk
+ * has at least one item and extent ≥ 1.
  */
 function chunksBySize(sizes: readonly number[], capacity: number): Chunk[] {
   const order = sizes.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
   const chunks: Chunk[] = [];
   for (const i of order) {
     const last = chunks[chunks.length - 1];
-    if (last && (last.index.length + 1) * last.extent <= capacity) last.index.push(i);
-    else chunks.push({ index: [i], extent: Math.max(1, sizes[i]!) });
+    const size = Math.max(1, sizes[i]!);
+    if (last && (last.index.length + 1) * last.extent <= capacity && size >= MIN_FILL * last.extent) last.index.push(i);
+    else chunks.push({ index: [i], extent: size });
   }
   return chunks;
 }

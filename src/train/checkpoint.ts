@@ -9,6 +9,8 @@ export interface Checkpoint<S> {
   model: Record<string, Tensor>;
   optimizer: OptimizerState;
   state: S;
+  /** Other files of the folder (e.g. config.json and vocab.txt, which make it a loadable model directory). */
+  files?: Record<string, string | Uint8Array>;
 }
 
 const FILES = { model: 'model.safetensors', optimizer: 'optimizer.safetensors', state: 'trainer-state.json' };
@@ -22,6 +24,7 @@ export function saveCheckpoint<S>(dir: string, c: Checkpoint<S>): void {
   mkdirSync(tmp);
   saveSafetensors(join(tmp, FILES.model), c.model);
   saveSafetensors(join(tmp, FILES.optimizer), c.optimizer.tensors, { meta: JSON.stringify(c.optimizer.meta) });
+  for (const [name, data] of Object.entries(c.files ?? {})) writeFileAtomic(join(tmp, name), data);
   writeFileAtomic(join(tmp, FILES.state), JSON.stringify(c.state, null, 2) + '\n');
   const old = join(parent, `.${basename(dir)}.old-${process.pid}`);
   if (existsSync(dir)) renameSync(dir, old);
@@ -36,6 +39,11 @@ function resolveCheckpointDir(dir: string): string | null {
   if (!existsSync(parent)) return null;
   const old = readdirSync(parent).find((n) => n.startsWith(`.${basename(dir)}.old-`) && existsSync(join(parent, n, FILES.state)));
   return old ? join(parent, old) : null;
+}
+
+/** The folder holding the newest complete checkpoint of `dir` (itself, or the previous one after a crash mid-swap). */
+export function checkpointDir(dir: string): string | null {
+  return resolveCheckpointDir(dir);
 }
 
 export function hasCheckpoint(dir: string): boolean {

@@ -13,6 +13,7 @@ export const commands: Record<string, Command> = {
   info: { summary: 'show the tensor engine set-up (threads, BLAS, CUDA)', load: () => import('./info.js') },
   bench: { summary: 'run a benchmark (engine, chem, text) and print JSON', load: () => import('./bench.js') },
   'pretrain-text': { summary: 'pre-train the BERT text encoder with masked-language modelling (resumable)', load: () => import('./pretrain-text.js') },
+  train: { summary: 'train an ORMA model from a config (validation, best/last checkpoints, --resume, --budget)', load: () => import('./train.js') },
   vocab: { summary: 'train a WordPiece vocabulary (vocab.txt) from training descriptions', load: () => import('./vocab.js') },
   data: { summary: 'download the benchmarks (pinned digests, resumable); check any pair file', load: () => import('./data.js') },
   featurize: { summary: 'SMILES -> hierarchical molecule graph (atoms, BRICS motifs); one molecule or a data set', load: () => import('./featurize.js') },

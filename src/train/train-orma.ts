@@ -1,0 +1,328 @@
+// ORMA training, read top to bottom (nanoGPT's train.py): data, model, optimizer, schedule, then the loop
+// with validation, checkpoints and logs. Defaults live in ./config.ts.
+//
+// Determinism: batches come from (seed, epoch), dropout masks from (seed, step), validation draws no
+// random numbers; so a run resumed from last/ continues exactly as the uninterrupted run would have
+// (same thread count). Checkpoints (last/, best/) are model directories (config.json, model.safetensors,
+// vocab.txt) plus optimizer.safetensors and trainer-state.json, swapped in atomically.
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AdamW, LRScheduler, clipGradNorm, constant, cosineWithWarmup, linearWarmupDecay, manualSeed, noGrad, tensor, tidy, type Schedule } from '../tensor/index.js';
+import { BertTokenizer } from '../text/index.js';
+import { padSequences } from '../text/padding.js';
+import { batchGraphs } from '../data/graph-batch.js';
+import { lengthBucketedBatches } from '../data/batching.js';
+import { loadPairs, loadTrainingSet, type Pair } from '../data/training-set.js';
+import type { EvalSet } from '../data/eval-molecules.js';
+import { ORMA_PRESETS } from '../model/config.js';
+import { createOrma, type OrmaBundle } from '../model/factory.js';
+import { loadBertCheckpoint } from '../model/hf-bert.js';
+import type { OrmaConfig } from '../model/orma.js';
+import { disposeEncoded, encodeMolecules, encodeTexts, rankPairs, tokenizeTexts } from '../eval/retrieval.js';
+import { DEFAULT_MODEL_DIR } from '../util/paths.js';
+import { Progress, formatDuration } from '../util/progress.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { checkpointDir, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { paramGroups } from './param-groups.js';
+import { ConfigError, type TrainConfig } from './config.js';
+import { trainingCurvesSvg, type CurvePoints } from './plot.js';
+
+export interface TrainOptions {
+  config: TrainConfig;
+  out: string;
+  resume?: boolean;
+  /** Stop after this many steps in total (the schedule still spans the whole run). */
+  maxSteps?: number;
+  /** Polled between steps: true saves last/ and stops. */
+  shouldStop?: () => boolean;
+  log?: (line: string) => void;
+  progress?: NodeJS.WriteStream | null;
+}
+
+export interface TrainerState {
+  step: number;
+  epoch: number;
+  batchInEpoch: number;
+  /** Length of the schedule; fixed by the budget after the calibration steps. */
+  totalSteps: number;
+  calibrated: boolean;
+  /** Training + validation seconds over every session of the run. */
+  elapsedSeconds: number;
+  lastValidationSeconds: number;
+  lastValidationStep: number;
+  validationSeconds: number;
+  best: { score: number; step: number } | null;
+  skippedSteps: number;
+  /** The config sections that must not change on resume, as JSON. */
+  fingerprint: string;
+}
+
+export interface ValidationRecord {
+  step: number;
+  minutes: number;
+  sets: Record<string, Record<'global' | 'fused', { t2m_mrr: number; m2t_mrr: number; t2m_hits1: number; m2t_hits1: number; mrr: number }>>;
+  seconds: number;
+}
+
+export interface TrainResult {
+  steps: number;
+  finished: boolean;
+  stopped: boolean;
+  trainPairs: number;
+  pairsPerSecond: number;
+  best: TrainerState['best'];
+  lastValidation: ValidationRecord | null;
+  skippedSteps: number;
+  seconds: number;
+}
+
+const MAX_SKIPS_IN_A_ROW = 5;
+
+export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
+  const c = o.config, log = o.log ?? ((l: string) => console.error(l));
+  const lastDir = join(o.out, 'last'), bestDir = join(o.out, 'best');
+  const resumeFrom = o.resume ? checkpointDir(lastDir) : null;
+  if (!o.resume && existsSync(o.out) && readdirSync(o.out).some((n) => n === 'last' || n.startsWith('.last'))) {
+    throw new ConfigError(`${o.out} already holds a run: pass --resume to continue it, or choose another --out`);
+  }
+  mkdirSync(o.out, { recursive: true });
+  writeFileAtomic(join(o.out, 'config.json'), JSON.stringify(c, null, 2) + '\n');
+
+  // ---- data ----
+  const featurizer = c.model.featurizer;
+  const validationFiles = c.data.validation.map((v) => v.file);
+  const train = await loadTrainingSet({
+    sources: c.data.sources, exclude: [...c.data.exclude, ...validationFiles], benchmarks: c.data.excludeBenchmarks as EvalSet[],
+    featurizer, cacheDir: c.data.cache, strict: c.data.strict, log,
+  });
+  if (train.pairs.length < c.optim.batchSize) throw new ConfigError(`only ${train.pairs.length} training pairs left, fewer than one batch of ${c.optim.batchSize}`);
+  const validation = [];
+  for (const v of c.data.validation) {
+    const { pairs, problems } = await loadPairs([v.file], { featurizer, cacheDir: c.data.cache, strict: c.data.strict });
+    if (problems.length) log(`data: validation ${v.name}: ${problems.length} unusable rows skipped (scored as nothing: they are left out)`);
+    validation.push({ name: v.name, pairs });
+  }
+
+  // ---- model ----
+  const presetOrma = ORMA_PRESETS[c.model.preset];
+  for (const k of Object.keys(c.model.orma)) if (!(k in presetOrma)) throw new ConfigError(`model.orma.${k}: unknown ORMA option (known: ${Object.keys(presetOrma).join(', ')})`);
+  const orma = { ...presetOrma, ...(c.model.orma as Partial<OrmaConfig>) };
+  manualSeed(c.run.seed);  // initial weights depend on the seed only
+  let bundle: OrmaBundle;
+  if (c.model.textInit) {
+    const hf = loadBertCheckpoint(c.model.textInit);
+    bundle = createOrma({ orma, text: hf.model, tokenizer: hf.tokenizer, maxLength: c.model.maxLength, featurizer });
+  } else {
+    const tokenizer = BertTokenizer.fromVocabFile(c.model.vocab ?? join(DEFAULT_MODEL_DIR, 'vocab.txt'));
+    bundle = createOrma({ orma, text: { ...c.model.text, vocabSize: tokenizer.vocab.size }, tokenizer, maxLength: c.model.maxLength, featurizer });
+  }
+  const model = bundle.model.train();
+  const ids = tokenizeTexts(bundle, train.pairs.map((p) => p.text));
+  const valSets = validation.map((v) => ({ name: v.name, pairs: v.pairs, ids: tokenizeTexts(bundle, v.pairs.map((p) => p.text)) }));
+  log(`model: ${model.numParameters().toLocaleString('en')} parameters (text encoder ${model.text.bert.numParameters().toLocaleString('en')}); preset ${c.model.preset}`);
+
+  // ---- optimizer and schedule ----
+  const named = model.namedParameters();
+  const opt = new AdamW(paramGroups(named, { weightDecay: c.optim.weightDecay, parts: [
+    { name: 'text', match: (n) => n.startsWith('text.bert.'), lr: c.optim.textLr },
+    { name: 'rest', match: () => true, lr: c.optim.lr },
+  ] }), { lr: c.optim.lr });
+  const stepsPerEpoch = Math.floor(train.pairs.length / c.optim.batchSize);
+  const fingerprint = JSON.stringify({ model: c.model, data: c.data, optim: c.optim, seed: c.run.seed });
+  let state: TrainerState = {
+    step: 0, epoch: 0, batchInEpoch: 0, totalSteps: Math.max(1, Math.round(c.optim.epochs * stepsPerEpoch)), calibrated: c.optim.budgetMinutes === null,
+    elapsedSeconds: 0, lastValidationSeconds: -Infinity, lastValidationStep: -1, validationSeconds: 0, best: null, skippedSteps: 0, fingerprint,
+  };
+  if (resumeFrom) {
+    const ck = loadCheckpoint<TrainerState>(resumeFrom);
+    if (ck.state.fingerprint !== fingerprint) {
+      for (const t of [...Object.values(ck.model), ...Object.values(ck.optimizer.tensors)]) t.dispose();
+      throw new ConfigError(`${resumeFrom}: the run was made with another model, data, optimisation or seed; resume with its own config (${join(o.out, 'config.json')} before this call) or use another --out`);
+    }
+    noGrad(() => model.loadStateDict(ck.model));
+    opt.loadState(ck.optimizer);
+    for (const t of [...Object.values(ck.model), ...Object.values(ck.optimizer.tensors)]) t.dispose();
+    state = ck.state;
+    log(`resuming from ${resumeFrom} at step ${state.step} (epoch ${state.epoch + 1}, batch ${state.batchInEpoch}, ${formatDuration(state.elapsedSeconds)} trained)`);
+  }
+  const shape = (total: number): Schedule => c.optim.schedule === 'cosine' ? cosineWithWarmup(c.optim.warmup, total)
+    : c.optim.schedule === 'linear' ? linearWarmupDecay(c.optim.warmup, total) : constant();
+  const scheduler = new LRScheduler(opt, (s) => shape(state.totalSteps)(s), state.step);
+
+  // ---- logs and checkpoints ----
+  const metricsPath = join(o.out, 'metrics.jsonl');
+  const record = (row: object) => appendFileSync(metricsPath, JSON.stringify(row) + '\n');
+  const files = () => ({ 'config.json': JSON.stringify(bundle.config, null, 2) + '\n', 'vocab.txt': bundle.tokenizer.vocab.toText(), 'train-config.json': JSON.stringify(c, null, 2) + '\n' });
+  const save = (dir: string) => saveCheckpoint(dir, { model: Object.fromEntries(named), optimizer: opt.state(), state, files: files() });
+  let lastValidation: ValidationRecord | null = null;
+  const curves = readCurves(metricsPath);
+
+  const validate = (): ValidationRecord => {
+    const t0 = performance.now();
+    model.eval();
+    const rec: ValidationRecord = { step: state.step, minutes: state.elapsedSeconds / 60, sets: {}, seconds: 0 };
+    for (const v of valSets) {
+      const t = encodeTexts(bundle, v.ids), m = encodeMolecules(bundle, v.pairs.map((p) => p.graph));
+      const gold = v.pairs.map((_, i) => i);
+      const summary = (r: ReturnType<typeof rankPairs>) => ({
+        t2m_mrr: r.textToMolecule.mrr, m2t_mrr: r.moleculeToText.mrr, t2m_hits1: r.textToMolecule.hits1, m2t_hits1: r.moleculeToText.hits1,
+        mrr: (r.textToMolecule.mrr + r.moleculeToText.mrr) / 2,
+      });
+      const global = summary(rankPairs(bundle, t, m, gold));
+      const fused = c.run.rerank > 0 && orma.combine !== 'mol' ? summary(rankPairs(bundle, t, m, gold, { rerank: c.run.rerank })) : global;
+      rec.sets[v.name] = { global, fused };
+      disposeEncoded(t); disposeEncoded(m);
+    }
+    model.train();
+    rec.seconds = (performance.now() - t0) / 1000;
+    return rec;
+  };
+
+  // ---- the loop ----
+  const stopAt = () => Math.min(state.totalSteps, o.maxSteps ?? Infinity);
+  let progress = new Progress({ label: 'train', total: Math.max(0, stopAt() - state.step), unit: 'steps', stream: o.progress });
+  const sessionStart = performance.now();
+  let clock = performance.now(), pairsSeen = 0, stopped = false, skipsInARow = 0;
+  const ema: Record<string, number> = {};
+  const tick = () => { const now = performance.now(); state.elapsedSeconds += (now - clock) / 1000; clock = now; };
+  const budgetSeconds = c.optim.budgetMinutes === null ? Infinity : c.optim.budgetMinutes * 60;
+
+  const runValidation = () => {
+    if (!valSets.length) return;
+    tick();
+    const rec = validate();
+    tick();
+    state.validationSeconds += rec.seconds;
+    state.lastValidationSeconds = state.elapsedSeconds;
+    state.lastValidationStep = state.step;
+    lastValidation = rec;
+    record({ type: 'validation', ...rec });
+    const first = rec.sets[valSets[0]!.name]!;
+    const score = first[c.run.selectOn].mrr;
+    for (const [name, s] of Object.entries(rec.sets)) {
+      curves.validation.push({ minutes: rec.minutes, step: rec.step, series: `${name} ${c.run.selectOn}`, mrr: s[c.run.selectOn].mrr });
+      log(`validation step ${rec.step} ${name}: MRR global ${s.global.mrr.toFixed(4)} (t→m ${s.global.t2m_mrr.toFixed(3)}, m→t ${s.global.m2t_mrr.toFixed(3)}), fused ${s.fused.mrr.toFixed(4)} (t→m ${s.fused.t2m_mrr.toFixed(3)} H@1 ${s.fused.t2m_hits1.toFixed(1)}, m→t ${s.fused.m2t_mrr.toFixed(3)} H@1 ${s.fused.m2t_hits1.toFixed(1)}) [${rec.seconds.toFixed(0)} s]`);
+    }
+    if (state.step > 0 && (!state.best || score > state.best.score)) {
+      state.best = { score, step: state.step };
+      save(bestDir);
+      log(`best so far (${valSets[0]!.name} ${c.run.selectOn} MRR ${score.toFixed(4)}): saved ${bestDir}`);
+    }
+    tick();
+  };
+
+  if (state.step === 0 && state.lastValidationStep < 0) runValidation();  // the untrained baseline point
+  outer: for (; state.epoch < Math.ceil(state.totalSteps / stepsPerEpoch) + 1; state.epoch++, state.batchInEpoch = 0) {
+    const batches = lengthBucketedBatches(ids.map((s) => s.length), { batchSize: c.optim.batchSize, seed: c.run.seed, epoch: state.epoch, dropLast: true });
+    while (state.batchInEpoch < batches.length) {
+      if (state.step >= stopAt() || state.elapsedSeconds >= budgetSeconds) break outer;
+      const batch = batches[state.batchInEpoch]!;
+      const r = tidy(() => trainStep(batch.map((i) => train.pairs[i]!), batch.map((i) => ids[i]!)));
+      state.step++;
+      state.batchInEpoch++;
+      scheduler.step();
+      pairsSeen += batch.length;
+      tick();
+      if (r.skipped) {
+        state.skippedSteps++;
+        if (++skipsInARow >= MAX_SKIPS_IN_A_ROW) throw new Error(`training diverged: ${skipsInARow} steps in a row had a non-finite loss or gradient (step ${state.step}); lower optim.lr or check the data`);
+      } else {
+        skipsInARow = 0;
+        for (const [k, v] of Object.entries(r.losses)) ema[k] = ema[k] === undefined ? v : 0.98 * ema[k]! + 0.02 * v;
+      }
+      record({ type: 'step', step: state.step, epoch: state.epoch, minutes: state.elapsedSeconds / 60, lr: opt.lrs[opt.lrs.length - 1], text_lr: opt.lrs[0], ...r.losses, grad_norm: r.gradNorm, scales: r.scales, skipped: r.skipped });
+      if (state.step % 10 === 0) for (const k of ['total', 'global', 'local', 'mid']) if (ema[k] !== undefined) curves.train.push({ minutes: state.elapsedSeconds / 60, step: state.step, series: k, loss: ema[k]! });
+      const rate = pairsSeen / ((performance.now() - sessionStart) / 1000);
+      progress.tick(1, `loss ${fmt(ema.total)} (g ${fmt(ema.global)} l ${fmt(ema.local)} m ${fmt(ema.mid)}) ${rate.toFixed(1)} pairs/s`);
+      if (!state.calibrated && state.step >= c.run.calibrationSteps) calibrate();
+      await new Promise((res) => setImmediate(res));  // lets SIGINT handlers run between steps
+      if (o.shouldStop?.()) { stopped = true; break outer; }
+      const dueBySteps = c.run.validateEverySteps !== null && state.step - state.lastValidationStep >= c.run.validateEverySteps;
+      const dueByTime = c.run.validateEverySteps === null && state.elapsedSeconds - state.lastValidationSeconds >= c.run.validateEveryMinutes * 60;
+      if (dueBySteps || dueByTime) runValidation();
+      if (state.step % c.run.checkpointEverySteps === 0) { save(lastDir); tick(); }
+    }
+  }
+  progress.finish();
+  const finished = state.step >= state.totalSteps || state.elapsedSeconds >= budgetSeconds;
+  if (state.lastValidationStep !== state.step && !stopped) runValidation();
+  save(lastDir);
+  try {
+    writeFileAtomic(join(o.out, 'curves.svg'), await trainingCurvesSvg(curves, `ORMA training: ${o.out}`));
+  } catch (err) {
+    log(`train: could not draw curves.svg: ${(err as Error).message}`);
+  }
+  const seconds = (performance.now() - sessionStart) / 1000;
+  const result: TrainResult = {
+    steps: state.step, finished, stopped, trainPairs: train.pairs.length, pairsPerSecond: pairsSeen / Math.max(1e-9, seconds),
+    best: state.best, lastValidation, skippedSteps: state.skippedSteps, seconds,
+  };
+  writeFileAtomic(join(o.out, 'summary.json'), JSON.stringify({ ...result, data: { sources: train.sources, exclusions: train.exclusions, problems: train.problems.length } }, null, 2) + '\n');
+  if (stopped) log(`stopped at step ${state.step}; resume with --resume`);
+  opt.dispose(); model.dispose();
+  return result;
+
+  /** The budget fixes the schedule's length: steps that fit in it at the speed measured so far, validation time included. */
+  function calibrate(): void {
+    const trainSeconds = state.elapsedSeconds - state.validationSeconds;
+    const perStep = trainSeconds / state.step;
+    const validations = valSets.length ? budgetSeconds / (c.run.validateEverySteps === null ? c.run.validateEveryMinutes * 60 : c.run.validateEverySteps * perStep) : 0;
+    const perValidation = state.validationSeconds / Math.max(1, state.lastValidationStep >= 0 ? 1 : 0);
+    const left = budgetSeconds - state.elapsedSeconds - validations * perValidation;
+    state.totalSteps = Math.max(state.step + 1, Math.min(state.totalSteps, state.step + Math.floor(left / perStep)));
+    state.calibrated = true;
+    log(`budget ${formatDuration(budgetSeconds)}: ${perStep.toFixed(2)} s per step, ~${Math.round(validations)} validations of ${perValidation.toFixed(0)} s -> schedule of ${state.totalSteps} steps (${(state.totalSteps / stepsPerEpoch).toFixed(2)} epochs)`);
+    progress.finish();
+    progress = new Progress({ label: 'train', total: Math.max(0, stopAt() - state.step), unit: 'steps', stream: o.progress });
+  }
+
+  function trainStep(pairs: Pair[], seqs: number[][]): { losses: Record<string, number>; gradNorm: number; scales: number[]; skipped: boolean } {
+    manualSeed(c.run.seed * 1_000_003 + state.step);  // dropout masks depend on (seed, step) only
+    const t = model.encodeText(padSequences(seqs, bundle.tokenizer.special.pad));
+    const m = model.encodeMolecules(batchGraphs(pairs.map((p) => p.graph)));
+    const loss = model.loss(model.scores(t, m), sameMolecule(pairs));
+    const losses = { total: loss.total.item(), global: loss.global.item(), local: loss.local.item(), mid: loss.mid.item() };
+    const scales = model.logitScale ? model.logitScale.exp().toNumbers() : [];
+    if (!Number.isFinite(losses.total)) { opt.zeroGrad(); return { losses, gradNorm: NaN, scales, skipped: true }; }
+    loss.total.backward();
+    const gradNorm = clipGradNorm(opt.parameters(), c.optim.clip > 0 ? c.optim.clip : Infinity);
+    if (!Number.isFinite(gradNorm)) { opt.zeroGrad(); return { losses, gradNorm, scales, skipped: true }; }
+    opt.step();
+    opt.zeroGrad();
+    return { losses, gradNorm, scales, skipped: false };
+  }
+}
+
+/** bool [B, B]: pairs i ≠ j of the batch that share their molecule (both are true pairs), or undefined. */
+function sameMolecule(pairs: Pair[]): ReturnType<typeof tensor> | undefined {
+  const b = pairs.length;
+  const flags = new Uint8Array(b * b);
+  let any = false;
+  for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) {
+    if (i !== j && pairs[i]!.molecule === pairs[j]!.molecule) { flags[i * b + j] = 1; any = true; }
+  }
+  return any ? tensor(flags, { dtype: 'uint8', shape: [b, b] }).bool() : undefined;
+}
+
+const fmt = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(3));
+
+/** Curves of an earlier session of the same run (so a resumed run's plot covers the whole run). */
+function readCurves(path: string): CurvePoints {
+  const out: CurvePoints = { train: [], validation: [] };
+  if (!existsSync(path)) return out;
+  const ema: Record<string, number> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line) continue;
+    let r: Record<string, unknown>;
+    try { r = JSON.parse(line) as Record<string, unknown>; } catch { continue; }  // a line cut by a kill
+    if (r.type === 'step' && !r.skipped) {
+      for (const k of ['total', 'global', 'local', 'mid']) { const v = r[k] as number; ema[k] = ema[k] === undefined ? v : 0.98 * ema[k]! + 0.02 * v; }
+      if ((r.step as number) % 10 === 0) for (const k of ['total', 'global', 'local', 'mid']) out.train.push({ minutes: r.minutes as number, step: r.step as number, series: k, loss: ema[k]! });
+    } else if (r.type === 'validation') {
+      for (const [name, s] of Object.entries(r.sets as Record<string, Record<string, { mrr: number }>>)) {
+        for (const kind of ['global', 'fused']) out.validation.push({ minutes: r.minutes as number, step: r.step as number, series: `${name} ${kind}`, mrr: s[kind]!.mrr });
+      }
+    }
+  }
+  return out;
+}
