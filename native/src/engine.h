@@ -46,6 +46,11 @@ std::vector<at::Tensor> tensorList(const Napi::CallbackInfo& info, size_t i);
 at::ScalarType dtypeOf(int64_t code);
 int64_t dtypeCode(at::ScalarType t);
 at::Device deviceOf(const Napi::CallbackInfo& info, size_t i);
+// The code tables of dtypes (table.cc) and of the `unary` and `compare` ops (ops.cc), as {name: code},
+// for the `codes` export.
+Napi::Object dtypeCodes(Napi::Env env);
+Napi::Object unaryCodes(Napi::Env env);
+Napi::Object compareCodes(Napi::Env env);
 
 inline Napi::Value wrap(const Napi::Env& env, at::Tensor&& t) {
   return Napi::Number::New(env, storeTensor(std::move(t)));

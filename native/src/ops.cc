@@ -1,6 +1,7 @@
 // Generic tensor ops: views, indexing, math, reductions and the nn functions.
 // Each export takes and returns handles (see engine.h); scalars and dims are plain JS numbers.
 #include "engine.h"
+#include <iterator>
 
 namespace orma {
 namespace {
@@ -23,6 +24,52 @@ Napi::Value pair(const Info& info, std::tuple<at::Tensor, at::Tensor>&& r) {
   a.Set(0u, wrap(info.Env(), std::move(std::get<0>(r))));
   a.Set(1u, wrap(info.Env(), std::move(std::get<1>(r))));
   return a;
+}
+
+// The code tables of `unary` and `compare`: a code is an index. codes() hands the names and codes to
+// JS (src/tensor/native.ts builds its tables from them), so the two sides cannot drift apart.
+struct UnaryOp {
+  const char* name;
+  at::Tensor (*fn)(const at::Tensor&);
+};
+const UnaryOp kUnary[] = {
+    {"exp", [](const at::Tensor& x) { return x.exp(); }},
+    {"log", [](const at::Tensor& x) { return x.log(); }},
+    {"sqrt", [](const at::Tensor& x) { return x.sqrt(); }},
+    {"rsqrt", [](const at::Tensor& x) { return x.rsqrt(); }},
+    {"abs", [](const at::Tensor& x) { return x.abs(); }},
+    {"neg", [](const at::Tensor& x) { return x.neg(); }},
+    {"relu", [](const at::Tensor& x) { return x.relu(); }},
+    {"gelu", [](const at::Tensor& x) { return at::gelu(x); }},
+    {"tanh", [](const at::Tensor& x) { return x.tanh(); }},
+    {"sigmoid", [](const at::Tensor& x) { return x.sigmoid(); }},
+    {"sign", [](const at::Tensor& x) { return x.sign(); }},
+    {"floor", [](const at::Tensor& x) { return x.floor(); }},
+    {"reciprocal", [](const at::Tensor& x) { return x.reciprocal(); }},
+    {"sin", [](const at::Tensor& x) { return x.sin(); }},
+    {"cos", [](const at::Tensor& x) { return x.cos(); }},
+    {"log1p", [](const at::Tensor& x) { return x.log1p(); }},
+    {"square", [](const at::Tensor& x) { return x.square(); }},
+    {"geluTanh", [](const at::Tensor& x) { return at::gelu(x, "tanh"); }},
+    {"isnan", [](const at::Tensor& x) { return x.isnan(); }},
+    {"ceil", [](const at::Tensor& x) { return x.ceil(); }},
+    {"round", [](const at::Tensor& x) { return x.round(); }},
+    {"isfinite", [](const at::Tensor& x) { return x.isfinite(); }},
+};
+
+struct CompareOp {
+  const char* name;
+  at::Tensor (*tensor)(const at::Tensor&, const at::Tensor&);
+  at::Tensor (*scalar)(const at::Tensor&, const at::Scalar&);
+};
+#define COMPARE(op) {#op, [](const at::Tensor& a, const at::Tensor& b) { return a.op(b); }, \
+                      [](const at::Tensor& a, const at::Scalar& b) { return a.op(b); }}
+const CompareOp kCompare[] = {COMPARE(eq), COMPARE(ne), COMPARE(lt), COMPARE(le), COMPARE(gt), COMPARE(ge)};
+#undef COMPARE
+
+const CompareOp& compareOp(int64_t code) {
+  if (code < 0 || code >= static_cast<int64_t>(std::size(kCompare))) throw std::invalid_argument("unknown comparison code " + std::to_string(code));
+  return kCompare[code];
 }
 
 #define OP(name) registerOp(env, exports, name, [](const Info& info) -> Napi::Value
@@ -96,38 +143,22 @@ void math(Napi::Env env, Napi::Object exports) {
   OP("linear") { RET(at::linear(T(info, 0), T(info, 1), OT(info, 2))); });
   OP("einsum") { RET(at::einsum(info[0].As<Napi::String>().Utf8Value(), tensorList(info, 1))); });
   OP("clamp") { RET(at::clamp(T(info, 0), OS(info, 1), OS(info, 2))); });
-  // Comparisons, element-wise; code: 0 eq, 1 ne, 2 lt, 3 le, 4 gt, 5 ge. The second operand is a tensor or a number.
+  // Comparisons, element-wise; the code indexes kCompare (its names reach JS through codes()).
+  // The second operand is a tensor or a number.
   OP("compare") {
     const at::Tensor& a = T(info, 0);
-    int64_t code = I(info, 2);
-    if (info[1].IsNumber() && info.Length() > 3 && B(info, 3)) {
-      double s = D(info, 1);
-      switch (code) {
-        case 0: RET(a.eq(s)); case 1: RET(a.ne(s)); case 2: RET(a.lt(s));
-        case 3: RET(a.le(s)); case 4: RET(a.gt(s)); default: RET(a.ge(s));
-      }
-    }
-    const at::Tensor& b = T(info, 1);
-    switch (code) {
-      case 0: RET(a.eq(b)); case 1: RET(a.ne(b)); case 2: RET(a.lt(b));
-      case 3: RET(a.le(b)); case 4: RET(a.gt(b)); default: RET(a.ge(b));
-    }
+    const CompareOp& op = compareOp(I(info, 2));
+    if (info[1].IsNumber() && info.Length() > 3 && B(info, 3)) RET(op.scalar(a, at::Scalar(D(info, 1))));
+    RET(op.tensor(a, T(info, 1)));
   });
   OP("logicalAnd") { RET(at::logical_and(T(info, 0), T(info, 1))); });
   OP("logicalOr") { RET(at::logical_or(T(info, 0), T(info, 1))); });
   OP("logicalNot") { RET(at::logical_not(T(info, 0))); });
-  // Unary element-wise ops; the code order matches UNARY in src/tensor/native.ts.
+  // Unary element-wise ops; the code indexes kUnary (its names reach JS through codes()).
   OP("unary") {
-    const at::Tensor& x = T(info, 0);
-    switch (I(info, 1)) {
-      case 0: RET(x.exp()); case 1: RET(x.log()); case 2: RET(x.sqrt()); case 3: RET(x.rsqrt());
-      case 4: RET(x.abs()); case 5: RET(x.neg()); case 6: RET(x.relu()); case 7: RET(at::gelu(x));
-      case 8: RET(x.tanh()); case 9: RET(x.sigmoid()); case 10: RET(x.sign()); case 11: RET(x.floor());
-      case 12: RET(x.reciprocal()); case 13: RET(x.sin()); case 14: RET(x.cos()); case 15: RET(x.log1p());
-      case 16: RET(x.square()); case 17: RET(at::gelu(x, "tanh")); case 18: RET(x.isnan()); case 19: RET(x.ceil());
-      case 20: RET(x.round()); case 21: RET(x.isfinite());
-      default: throw std::invalid_argument("unknown unary op code");
-    }
+    const int64_t code = I(info, 1);
+    if (code < 0 || code >= static_cast<int64_t>(std::size(kUnary))) throw std::invalid_argument("unknown unary op code");
+    RET(kUnary[code].fn(T(info, 0)));
   });
 }
 
@@ -180,6 +211,18 @@ void registerTensorOps(Napi::Env env, Napi::Object exports) {
   math(env, exports);
   reductions(env, exports);
   nnFunctions(env, exports);
+}
+
+Napi::Object unaryCodes(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  for (size_t i = 0; i < std::size(kUnary); ++i) o.Set(kUnary[i].name, Napi::Number::New(env, static_cast<double>(i)));
+  return o;
+}
+
+Napi::Object compareCodes(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  for (size_t i = 0; i < std::size(kCompare); ++i) o.Set(kCompare[i].name, Napi::Number::New(env, static_cast<double>(i)));
+  return o;
 }
 
 }  // namespace orma

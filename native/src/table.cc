@@ -2,6 +2,7 @@
 #include "engine.h"
 #include <ATen/Parallel.h>
 #include <algorithm>
+#include <iterator>
 #include <sstream>
 
 namespace orma {
@@ -112,17 +113,31 @@ std::vector<at::Tensor> tensorList(const Napi::CallbackInfo& info, size_t i) {
   return out;
 }
 
-// dtype codes shared with src/tensor/dtype.ts
-static const at::ScalarType kDtypes[] = {at::kFloat, at::kDouble, at::kLong, at::kBool, at::kInt, at::kBFloat16, at::kHalf, at::kByte};
+// dtype codes: a code is an index into kDtypes; codes() hands the names to JS (src/tensor/dtype.ts checks
+// its table against them when the addon loads).
+struct DtypeEntry {
+  const char* name;
+  at::ScalarType type;
+};
+static const DtypeEntry kDtypes[] = {
+    {"float32", at::kFloat}, {"float64", at::kDouble}, {"int64", at::kLong}, {"bool", at::kBool},
+    {"int32", at::kInt}, {"bfloat16", at::kBFloat16}, {"float16", at::kHalf}, {"uint8", at::kByte},
+};
 
 at::ScalarType dtypeOf(int64_t code) {
-  if (code < 0 || code >= static_cast<int64_t>(sizeof(kDtypes) / sizeof(kDtypes[0]))) throw std::invalid_argument("unknown dtype code " + std::to_string(code));
-  return kDtypes[code];
+  if (code < 0 || code >= static_cast<int64_t>(std::size(kDtypes))) throw std::invalid_argument("unknown dtype code " + std::to_string(code));
+  return kDtypes[code].type;
 }
 
 int64_t dtypeCode(at::ScalarType t) {
-  for (size_t i = 0; i < sizeof(kDtypes) / sizeof(kDtypes[0]); ++i) if (kDtypes[i] == t) return static_cast<int64_t>(i);
+  for (size_t i = 0; i < std::size(kDtypes); ++i) if (kDtypes[i].type == t) return static_cast<int64_t>(i);
   throw std::invalid_argument(std::string("unsupported dtype ") + c10::toString(t));
+}
+
+Napi::Object dtypeCodes(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  for (size_t i = 0; i < std::size(kDtypes); ++i) o.Set(kDtypes[i].name, Napi::Number::New(env, static_cast<double>(i)));
+  return o;
 }
 
 at::Device deviceOf(const Napi::CallbackInfo& info, size_t i) {
@@ -164,6 +179,14 @@ void registerOp(Napi::Env env, Napi::Object exports, const char* name, OpFn fn) 
 
 // ---- runtime: threads, seeds, memory, build facts ----
 void registerRuntime(Napi::Env env, Napi::Object exports) {
+  // The code tables shared with JS: {unary: {name: code}, dtype: {...}, compare: {...}}.
+  registerOp(env, exports, "codes", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("unary", unaryCodes(info.Env()));
+    o.Set("dtype", dtypeCodes(info.Env()));
+    o.Set("compare", compareCodes(info.Env()));
+    return o;
+  });
   registerOp(env, exports, "free", [](const Napi::CallbackInfo& info) -> Napi::Value {
     freeTensor(info[0].As<Napi::Number>().Uint32Value());
     return info.Env().Undefined();

@@ -1,15 +1,17 @@
-// Element types. The numeric codes must match kDtypes in native/src/table.cc.
+// Element types. Their numeric codes come from the addon (kDtypes in native/src/table.cc).
+import { codeTable } from './native.js';
 
 export type DType = 'float32' | 'float64' | 'int64' | 'bool' | 'int32' | 'bfloat16' | 'float16' | 'uint8';
 
-export const DTYPE_CODES: Record<DType, number> = {
-  float32: 0, float64: 1, int64: 2, bool: 3, int32: 4, bfloat16: 5, float16: 6, uint8: 7,
-};
-export const DTYPES = Object.keys(DTYPE_CODES) as DType[];
+export const DTYPE_CODES: Readonly<Record<DType, number>> = codeTable('dtype', [
+  'float32', 'float64', 'int64', 'bool', 'int32', 'bfloat16', 'float16', 'uint8',
+] as const satisfies readonly DType[]);
+/** Every dtype, by code. */
+export const DTYPES: readonly DType[] = (Object.keys(DTYPE_CODES) as DType[]).sort((a, b) => DTYPE_CODES[a] - DTYPE_CODES[b]);
 
 export function dtypeFromCode(code: number): DType {
   const d = DTYPES[code];
-  if (d === undefined) throw new Error(`unknown dtype code ${code}`);
+  if (d === undefined || DTYPE_CODES[d] !== code) throw new Error(`unknown dtype code ${code}`);
   return d;
 }
 

@@ -142,16 +142,18 @@ export interface NativeEngine {
   // optimizers
   adamStep(params: H[], expAvg: H[], expAvgSq: H[], steps: number[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean): void;
   clipGradNorm(params: H[], maxNorm: number): number;
+  /** The addon's code tables ({name: code}); codeTable() below builds the TypeScript tables from them. */
+  codes(): CodeTables;
   // optimal transport (ot.cc)
   ipotPlan(cost: H, a: H, b: H, beta: number, iterations: number): H;
 }
 
-/** Codes of the native `unary` op, in the order of its switch. */
-export const UNARY = {
-  exp: 0, log: 1, sqrt: 2, rsqrt: 3, abs: 4, neg: 5, relu: 6, gelu: 7, tanh: 8, sigmoid: 9, sign: 10,
-  floor: 11, reciprocal: 12, sin: 13, cos: 14, log1p: 15, square: 16, geluTanh: 17, isnan: 18, ceil: 19,
-  round: 20, isfinite: 21,
-} as const;
+/** The numeric codes the addon's ops take, by name: dtypes, `unary` ops and `compare` ops. */
+export interface CodeTables {
+  unary: Record<string, number>;
+  dtype: Record<string, number>;
+  compare: Record<string, number>;
+}
 
 function addonPath(): string {
   const fromEnv = process.env.ORMA_NATIVE_ADDON;
@@ -179,3 +181,34 @@ function load(): NativeEngine {
 }
 
 export const native: NativeEngine = load();
+
+const CODES: CodeTables = (() => {
+  if (typeof native.codes !== 'function') {
+    throw new Error(`orma's libtorch addon (${addonPath()}) is older than its TypeScript (it has no codes()); run \`npm run build:addon\`.`);
+  }
+  return native.codes();
+})();
+
+/**
+ * The codes of `names` in one of the addon's tables, which are the only definition of the codes (an
+ * index into a C++ table). A name on one side only means the addon and the TypeScript were built from
+ * other versions: that fails here, when the addon loads, rather than calling the wrong op later.
+ */
+export function codeTable<N extends string>(table: keyof CodeTables, names: readonly N[]): Readonly<Record<N, number>> {
+  const fromAddon = CODES[table];
+  const missing = names.filter((n) => !Object.hasOwn(fromAddon, n));
+  const extra = Object.keys(fromAddon).filter((n) => !names.includes(n as N));
+  if (missing.length || extra.length) {
+    throw new Error(`orma's libtorch addon and src/tensor disagree on the ${table} codes (only in TypeScript: ${missing.join(', ') || 'none'}; only in the addon: ${extra.join(', ') || 'none'}); run \`npm run build:addon\` or update the TypeScript table`);
+  }
+  return Object.freeze(Object.fromEntries(names.map((n) => [n, fromAddon[n]!]))) as Record<N, number>;
+}
+
+/** Codes of the native `unary` op (kUnary in native/src/ops.cc). */
+export const UNARY = codeTable('unary', [
+  'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'neg', 'relu', 'gelu', 'tanh', 'sigmoid', 'sign', 'floor', 'reciprocal',
+  'sin', 'cos', 'log1p', 'square', 'geluTanh', 'isnan', 'ceil', 'round', 'isfinite',
+] as const);
+
+/** Codes of the native `compare` op (kCompare in native/src/ops.cc). */
+export const COMPARE = codeTable('compare', ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const);

@@ -1,6 +1,6 @@
 // The Tensor class: a typed handle to a libtorch tensor. Ops return new tensors owned by the
 // current scope (see scope.ts). Shapes are number[]; dims may be negative (counted from the end).
-import { native, UNARY } from './native.js';
+import { COMPARE, native, UNARY } from './native.js';
 import { adopt, forget, setOwnedCheck, type Owned } from './scope.js';
 import { dtypeFromCode, typedArrayFor, type AnyTypedArray, type DType, DTYPE_CODES } from './dtype.js';
 
@@ -183,12 +183,12 @@ export class Tensor implements Owned {
   bmm(other: Tensor): Tensor { return wrap(native.bmm(this.handle, other.handle)); }
 
   // ---- comparisons and logic (bool results) ----
-  eq(o: Tensor | Scalar): Tensor { return this.compare(o, 0); }
-  ne(o: Tensor | Scalar): Tensor { return this.compare(o, 1); }
-  lt(o: Tensor | Scalar): Tensor { return this.compare(o, 2); }
-  le(o: Tensor | Scalar): Tensor { return this.compare(o, 3); }
-  gt(o: Tensor | Scalar): Tensor { return this.compare(o, 4); }
-  ge(o: Tensor | Scalar): Tensor { return this.compare(o, 5); }
+  eq(o: Tensor | Scalar): Tensor { return this.compare(o, COMPARE.eq); }
+  ne(o: Tensor | Scalar): Tensor { return this.compare(o, COMPARE.ne); }
+  lt(o: Tensor | Scalar): Tensor { return this.compare(o, COMPARE.lt); }
+  le(o: Tensor | Scalar): Tensor { return this.compare(o, COMPARE.le); }
+  gt(o: Tensor | Scalar): Tensor { return this.compare(o, COMPARE.gt); }
+  ge(o: Tensor | Scalar): Tensor { return this.compare(o, COMPARE.ge); }
   private compare(o: Tensor | Scalar, code: number): Tensor {
     return typeof o === 'number' ? wrap(native.compare(this.handle, o, code, true)) : wrap(native.compare(this.handle, o.handle, code, false));
   }

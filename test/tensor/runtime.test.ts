@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blasInfo, assertFastBlas, getNumThreads, setNumThreads, cudaAvailable, randn, tidy, manualSeed } from '../../src/tensor/index.js';
+import { codeTable, native, COMPARE, UNARY } from '../../src/tensor/native.js';
+import { DTYPE_CODES } from '../../src/tensor/dtype.js';
 
 test('libtorch runs on an optimized BLAS, not the reference one (the silent 10-18x slowdown)', () => {
   const info = blasInfo();
@@ -32,4 +34,12 @@ test('OpenMP workers sleep instead of spinning unless the user chose a policy', 
 
 test('a CPU-only libtorch reports no CUDA', () => {
   assert.equal(typeof cudaAvailable(), 'boolean');
+});
+
+test("the code tables come from the addon, and a name on one side only fails loudly", () => {
+  const codes = native.codes();
+  assert.deepEqual({ ...UNARY }, codes.unary);
+  assert.deepEqual({ ...COMPARE }, codes.compare);
+  assert.deepEqual({ ...DTYPE_CODES }, codes.dtype);
+  assert.throws(() => codeTable('unary', ['exp', 'noSuchOp']), /disagree on the unary codes \(only in TypeScript: noSuchOp; only in the addon: log, /);
 });
