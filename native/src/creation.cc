@@ -120,6 +120,18 @@ void registerCreation(Napi::Env env, Napi::Object exports) {
   registerOp(env, exports, "to", [](const Napi::CallbackInfo& info) -> Napi::Value {
     return wrap(info.Env(), T(info, 0).to(deviceOf(info, 2), dtypeOf(I(info, 1))));
   });
+  // moveTo(h, device): moves the tensor's data to `device` in place (as PyTorch's `param.data =
+  // param.data.to(device)`): the handle, requires_grad and autograd identity stay, so optimizers built on
+  // the parameter keep working; its gradient, if any, moves too.
+  registerOp(env, exports, "moveTo", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    at::Tensor& t = T(info, 0);
+    const at::Device device = deviceOf(info, 1);
+    if (t.device() == device) return info.Env().Undefined();
+    at::NoGradGuard g;
+    t.set_data(t.data().to(device));
+    if (t.grad().defined()) t.mutable_grad() = t.grad().to(device);
+    return info.Env().Undefined();
+  });
 }
 
 }  // namespace orma

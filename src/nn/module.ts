@@ -1,7 +1,7 @@
 // Module: a tree of named parameters and sub-modules, as torch.nn.Module.
 // Parameter names follow the dotted paths of the tree ("encoder.layer.0.attention.self.query.weight"),
 // which is also the checkpoint layout, so Hugging Face BERT checkpoints map onto ours directly.
-import { keep, noGrad, tidy, loadSafetensors, saveSafetensors, type Tensor } from '../tensor/index.js';
+import { keep, noGrad, tidy, loadSafetensors, saveSafetensors, type Device, type Tensor } from '../tensor/index.js';
 
 export interface LoadOptions {
   /** Fail on missing or unexpected names (default true). */
@@ -65,6 +65,16 @@ export abstract class Module {
 
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Moves every parameter (and its gradient) to `device` in place, as torch.nn.Module.to: the parameter
+   * objects stay the same, so an optimizer built before to() keeps updating them. Its moment estimates,
+   * though, are made at its first step on the parameters' device then: call to() before training starts.
+   */
+  to(device: Device): this {
+    for (const p of this.parameters()) p.moveTo_(device);
+    return this;
   }
 
   /** Parameters by name. The tensors are the live parameters, not copies. */

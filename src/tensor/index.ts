@@ -1,5 +1,6 @@
 // The tensor engine's public face.
-export { Tensor, type Device, type Scalar, type Reduction } from './tensor.js';
+export { Tensor, type Scalar, type Reduction } from './tensor.js';
+export { parseDevice, type Device } from './device.js';
 export { type DType, DTYPES, isFloating, BYTES_PER_ELEMENT, type AnyTypedArray } from './dtype.js';
 export { tidy, keep, dispose, liveTensorCount } from './scope.js';
 export { zeros, ones, empty, full, arange, eye, randn, rand, randint, randperm, tensor, scalar, setDefaultDtype, getDefaultDtype, type CreateOptions } from './create.js';

@@ -47,6 +47,8 @@ export interface NativeEngine {
   fill_(h: H, value: number): void;
   copy_(dst: H, src: H): void;
   to(h: H, dtype: number, device: string): H;
+  /** Moves h's data to `device` in place (same handle). */
+  moveTo(h: H, device: string): void;
   // views
   reshape(h: H, shape: number[]): H;
   view(h: H, shape: number[]): H;

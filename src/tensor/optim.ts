@@ -94,8 +94,8 @@ export class Adam {
           if (!grad) return;
           grad.dispose();
           if (!g.expAvg[i]) {
-            g.expAvg[i] = keep(zeros(p.shape, { dtype: p.dtype, device: p.device as 'cpu' }));
-            g.expAvgSq[i] = keep(zeros(p.shape, { dtype: p.dtype, device: p.device as 'cpu' }));
+            g.expAvg[i] = keep(zeros(p.shape, { dtype: p.dtype, device: p.device }));
+            g.expAvgSq[i] = keep(zeros(p.shape, { dtype: p.dtype, device: p.device }));
           }
           g.steps[i]! += 1;
           active.push(i);

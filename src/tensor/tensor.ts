@@ -3,8 +3,10 @@
 import { COMPARE, native, UNARY } from './native.js';
 import { adopt, forget, setOwnedCheck, type Owned } from './scope.js';
 import { dtypeFromCode, typedArrayFor, type AnyTypedArray, type DType, DTYPE_CODES } from './dtype.js';
+import { parseDevice, type Device } from './device.js';
 
-export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
+export type { Device } from './device.js';
+
 export type Scalar = number;
 export type Reduction = 'none' | 'mean' | 'sum';
 const REDUCTION: Record<Reduction, number> = { none: 0, mean: 1, sum: 2 };
@@ -55,8 +57,8 @@ export class Tensor implements Owned {
   get dtype(): DType {
     return dtypeFromCode(native.dtype(this.handle));
   }
-  get device(): string {
-    return native.device(this.handle);
+  get device(): Device {
+    return parseDevice(native.device(this.handle));
   }
   get numel(): number {
     return this.shape.reduce((a, b) => a * b, 1);
@@ -99,7 +101,15 @@ export class Tensor implements Owned {
     const isDtype = dtypeOrDevice in DTYPE_CODES;
     const dtype = isDtype ? (dtypeOrDevice as DType) : this.dtype;
     const dev = isDtype ? (device ?? this.device) : dtypeOrDevice;
-    return wrap(native.to(this.handle, DTYPE_CODES[dtype], dev));
+    return wrap(native.to(this.handle, DTYPE_CODES[dtype], parseDevice(dev)));
+  }
+  /**
+   * Moves this tensor's data to `device` in place, keeping the tensor object, its handle and
+   * requires_grad (as PyTorch's `t.data = t.data.to(device)`); a gradient moves with it. Returns this.
+   */
+  moveTo_(device: Device): this {
+    native.moveTo(this.handle, parseDevice(device));
+    return this;
   }
   float(): Tensor { return this.to('float32'); }
   double(): Tensor { return this.to('float64'); }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { liveTensorCount, manualSeed, randn, setDefaultDtype, tensor, tidy, noGrad, zeros, type Tensor } from '../../src/tensor/index.js';
+import { AdamW, liveTensorCount, manualSeed, parseDevice, randn, setDefaultDtype, tensor, tidy, noGrad, zeros, type Tensor } from '../../src/tensor/index.js';
 import { BertLayer, BertModel, Dropout, Embedding, GCNConv, GINEConv, LayerNorm, Linear, MLP, SelfAttention, gcnNorm, keyPaddingBias, type Module } from '../../src/nn/index.js';
 import { assertGradcheck } from '../helpers/gradcheck.js';
 
@@ -166,4 +166,28 @@ test('state dict round trip through safetensors, and clear errors for bad checkp
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("Module.to('cpu') moves parameters in place: the same objects, still trained by an optimizer built before", () => {
+  manualSeed(3);
+  const m = new MLP([3, 4, 2]);
+  const before = m.parameters();
+  const values = before.map((p) => p.toNumbers());
+  const opt = new AdamW(before, { lr: 0.1 });
+  tidy(() => m.forward(randn([5, 3])).square().sum().backward());
+  assert.equal(m.to('cpu'), m);
+  const after = m.parameters();
+  after.forEach((p, i) => {
+    assert.equal(p, before[i]);
+    assert.equal(p.device, 'cpu');
+    assert.equal(p.requiresGrad, true);
+    assert.deepEqual(p.toNumbers(), values[i]);
+  });
+  opt.step();
+  assert.ok(after.some((p, i) => p.toNumbers().some((v, j) => v !== values[i]![j])), 'the optimizer still updates the moved parameters');
+  assert.throws(() => m.to('gpu' as never), /unknown device 'gpu': expected 'cpu', 'cuda' or 'cuda:<index>'/);
+  assert.equal(parseDevice('cuda:1'), 'cuda:1');
+  assert.throws(() => parseDevice('cuda:-1'), /unknown device/);
+  opt.dispose();
+  m.dispose();
 });
