@@ -4,4 +4,3 @@ export { Linear, LayerNorm, Embedding, Dropout, MLP, activate, type Activation, 
 export { SelfAttention, keyPaddingBias, type AttentionConfig } from './attention.js';
 export { BertModel, BertLayer, type BertConfig, type BertOutput } from './bert.js';
 export { GCNConv, GINEConv, gcnNorm, scatterSum, type GcnGraph } from './graph.js';
-export { glorotUniform, linearDefault, normal } from './init.js';

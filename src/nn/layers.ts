@@ -1,7 +1,7 @@
 // Basic layers: Linear, LayerNorm, Embedding, Dropout, MLP.
 import { dropout, embedding, layerNorm, linear, type Tensor } from '../tensor/index.js';
 import { Module, ModuleList } from './module.js';
-import { linearDefault, normal, ones, zeros } from './init.js';
+import { glorotUniform, linearDefault, normal, ones, zeros } from './init.js';
 
 export type LinearInit = 'torch' | { std: number } | 'glorot';
 
@@ -16,8 +16,7 @@ export class Linear extends Module {
       this.weight = this.param('weight', linearDefault([outFeatures, inFeatures], inFeatures));
       this.bias = o.bias === false ? null : this.param('bias', linearDefault([outFeatures], inFeatures));
     } else if (init === 'glorot') {
-      const a = Math.sqrt(6 / (inFeatures + outFeatures));
-      this.weight = this.param('weight', zeros([outFeatures, inFeatures]).uniform_(-a, a));
+      this.weight = this.param('weight', glorotUniform([outFeatures, inFeatures]));
       this.bias = o.bias === false ? null : this.param('bias', zeros([outFeatures]));
     } else {
       this.weight = this.param('weight', normal([outFeatures, inFeatures], init.std));
