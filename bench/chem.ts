@@ -1,6 +1,6 @@
 // Chemistry benchmark: SMILES -> HierGraph molecules/s on the 3,300 ChEBI-20 test molecules, single
 // process, next to the Python reference (RDKit 2022.09 BRICS.FindBRICSBonds + the official ORMA motif
-// rule, bench/reference/brics_motifs.py --bench) run on the same machine in the same run.
+// rule, test/reference/brics_motifs.py --bench) run on the same machine in the same run.
 // Prints one JSON object.   npm run bench:chem    (data from ../shared/data, or ORMA_DATA=DIR)
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -41,7 +41,7 @@ function python(): Record<string, unknown> {
   if (check.status !== 0) return { skipped: `${PYTHON} has no rdkit (install python3-rdkit)` };
   const runs: Record<string, number>[] = [];
   for (let i = 0; i < REPEATS; i++) {
-    const r = spawnSync(PYTHON, [join('bench', 'reference', 'brics_motifs.py'), '--data', FILE, '--bench'], { encoding: 'utf8' });
+    const r = spawnSync(PYTHON, [join('test', 'reference', 'brics_motifs.py'), '--data', FILE, '--bench'], { encoding: 'utf8' });
     if (r.status !== 0) return { error: r.stderr.trim() };
     runs.push(JSON.parse(r.stdout) as Record<string, number>);
   }

@@ -1,5 +1,5 @@
 // Golden tests: the worked examples of orma-reference.md section 3.2, hand-picked molecules, and every
-// ChEBI-20 validation molecule, against files written by bench/reference/brics_motifs.py (RDKit 2022.09
+// ChEBI-20 validation molecule, against files written by test/reference/brics_motifs.py (RDKit 2022.09
 // FindBRICSBonds + the official ORMA motif rule). Runs without Python.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Live comparison with RDKit itself: runs bench/reference/brics_motifs.py --features (python3-rdkit)
+// Live comparison with RDKit itself: runs test/reference/brics_motifs.py --features (python3-rdkit)
 // on every ChEBI-20 validation molecule and compares BRICS bonds, motifs and all atom/bond features.
 // Skips without Python RDKit or without the shared data; golden.test.ts and features.test.ts cover the
 // same ground from committed files.
@@ -15,7 +15,7 @@ test('BRICS bonds, motifs and features agree with python RDKit on ChEBI-20 valid
   if (!havePythonRDKit()) return t.skip('python3-rdkit not installed');
   if (!haveShared()) return t.skip('shared data not found');
   await initRDKit();
-  const run = spawnSync(PYTHON, [join(REPO, 'bench/reference/brics_motifs.py'), '--data', CHEBI_VALIDATION, '--features'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const run = spawnSync(PYTHON, [join(REPO, 'test/reference/brics_motifs.py'), '--data', CHEBI_VALIDATION, '--features'], { encoding: 'utf8', maxBuffer: 1 << 28 });
   assert.equal(run.status, 0, run.stderr);
   const ref = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as GoldenRecord);
   assert.equal(ref.length, 3301);

@@ -14,9 +14,9 @@ export function hasPython(...modules: string[]): boolean {
   return cache.get(key)!;
 }
 
-/** Runs a script of bench/reference with /usr/bin/python3; throws with its stderr on failure. */
+/** Runs a test/reference script (a fixture generator or reference computation) with /usr/bin/python3; throws with its stderr on failure. */
 export function runReference(script: string, args: string[]): string {
-  const path = fileURLToPath(new URL(`../../../bench/reference/${script}`, import.meta.url));
+  const path = fileURLToPath(new URL(`../../../test/reference/${script}`, import.meta.url));
   const r = spawnSync('/usr/bin/python3', [path, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status}):\n${r.stderr}`);
   return r.stdout;

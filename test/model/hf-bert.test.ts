@@ -1,4 +1,4 @@
-// Importing Hugging Face BERT folders (fixtures written by bench/reference/make_hf_bert.py with the
+// Importing Hugging Face BERT folders (fixtures written by test/reference/make_hf_bert.py with the
 // outputs of a plain-PyTorch BERT on the same weights) and writing our own in the same layout.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // Our BERT encoder, GCNConv and GINEConv against plain PyTorch re-implementations on the same
-// weights and inputs (bench/reference/nn_parity.py): max abs diff ≤ 1e-5 in float32.
+// weights and inputs (test/reference/nn_parity.py): max abs diff ≤ 1e-5 in float32.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

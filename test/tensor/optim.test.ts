@@ -1,5 +1,5 @@
 // Adam / AdamW / clipGradNorm / LRScheduler: a hand-computed update, parity with PyTorch 1.13
-// (bench/reference/optim_reference.py, skipped without /usr/bin/python3 + torch), and state round trips.
+// (test/reference/optim_reference.py, skipped without /usr/bin/python3 + torch), and state round trips.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ import { seededUniform } from '../helpers/gradcheck.js';
 
 const PYTHON = '/usr/bin/python3';
 const torchAvailable = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-const referenceScript = fileURLToPath(new URL('../../../bench/reference/optim_reference.py', import.meta.url));
+const referenceScript = fileURLToPath(new URL('../../../test/reference/optim_reference.py', import.meta.url));
 
 function param(data: number[], shape = [data.length]): Tensor {
   return keep(tensor(Float64Array.from(data), { dtype: 'float64', shape, requiresGrad: true }));

@@ -1,5 +1,5 @@
 // safetensors: round trips of every dtype, the on-disk layout, and interop with a plain-Python parser/writer
-// (bench/reference/safetensors_reference.py; skipped without /usr/bin/python3 + torch).
+// (test/reference/safetensors_reference.py; skipped without /usr/bin/python3 + torch).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { Tensor, tensor, arange, randn, tidy, dispose, saveSafetensors, loadSafe
 
 const PYTHON = '/usr/bin/python3';
 const torchAvailable = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-const script = fileURLToPath(new URL('../../../bench/reference/safetensors_reference.py', import.meta.url));
+const script = fileURLToPath(new URL('../../../test/reference/safetensors_reference.py', import.meta.url));
 const ST: Record<string, string> = { float32: 'F32', float64: 'F64', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL', bfloat16: 'BF16', float16: 'F16' };
 
 interface Described { dtype: string; shape: number[]; values: (number | string)[] }

@@ -1,5 +1,5 @@
 // loadTorchCheckpoint: PyTorch checkpoints (zip and legacy torch.save formats) read without Python.
-// Fixtures come from bench/reference/make_torch_checkpoints.py (torch 1.13); the expected values are
+// Fixtures come from test/reference/make_torch_checkpoints.py (torch 1.13); the expected values are
 // what torch.load returns, flattened and written as safetensors by the same script.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +24,7 @@ function hasTorch(): boolean {
 // and runs alongside the other tests; the last test waits for it.
 const REGEN = join(tmp, 'regen');
 const regenerated: Promise<void> | undefined = hasTorch() ? new Promise((resolve, reject) => {
-  const script = fileURLToPath(new URL('../../../bench/reference/make_torch_checkpoints.py', import.meta.url));
+  const script = fileURLToPath(new URL('../../../test/reference/make_torch_checkpoints.py', import.meta.url));
   const child = spawn('/usr/bin/python3', [script, REGEN], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -4,9 +4,9 @@
 Parses and writes the format with plain struct + json + torch.frombuffer (no safetensors package), so
 it checks orma's files against the specification rather than against one library.
 
-  /usr/bin/python3 bench/reference/safetensors_reference.py read FILE
+  /usr/bin/python3 test/reference/safetensors_reference.py read FILE
       prints {"metadata": {...}, "tensors": {name: {"dtype", "shape", "values"}}}
-  /usr/bin/python3 bench/reference/safetensors_reference.py write FILE
+  /usr/bin/python3 test/reference/safetensors_reference.py write FILE
       writes tensors of every dtype (unpadded header, names unsorted) and prints the same description
 
 values are flat lists: floats for float dtypes (bf16/f16 widened exactly), decimal strings for

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reference optimizer run for orma's engine tests (test/tensor/optim.test.ts).
 
-Usage: /usr/bin/python3 bench/reference/optim_reference.py config.json
+Usage: /usr/bin/python3 test/reference/optim_reference.py config.json
 (Debian's python3-torch lives in the system Python, not in a pyenv python3 on PATH.)
 
 config.json:

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reference for orma's chemistry layer: RDKit's own BRICS bonds and the official ORMA motif rule.
 
-Run with the Debian interpreter, which has python3-rdkit:  /usr/bin/python3 bench/reference/brics_motifs.py ...
+Run with the Debian interpreter, which has python3-rdkit:  /usr/bin/python3 test/reference/brics_motifs.py ...
 
 Modes
   --data FILE.tsv [--out OUT.jsonl[.gz]]   one JSON object per data row:
