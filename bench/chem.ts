@@ -2,13 +2,13 @@
 // process, next to the Python reference (RDKit 2022.09 BRICS.FindBRICSBonds + the official ORMA motif
 // rule, test/reference/brics_motifs.py --bench) run on the same machine in the same run.
 // Prints one JSON object.   npm run bench:chem    (data from ../shared/data, or ORMA_DATA=DIR)
-import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readPairFile } from '../src/data/datasets.js';
 import { initRDKit, rdkitVersion } from '../src/chem/rdkit.js';
 import { buildHierGraph, FEATURIZER_VERSION, type HierGraphOptions } from '../src/chem/hiergraph.js';
+import { cpuWindow, hostInfo, median } from './stats.js';
 
 const DATA = resolve(process.env.ORMA_DATA ?? '../shared/data');
 const FILE = join(DATA, 'chebi20', 'test.tsv');
@@ -16,24 +16,15 @@ const PYTHON = '/usr/bin/python3';
 const REPEATS = 3;
 const OPTIONS: HierGraphOptions = { noBricsFallback: 'rings', downwardEdges: false };
 
-function machine(): Record<string, unknown> {
-  return {
-    os: `${os.type()} ${os.release()}`, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(),
-    memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadavg_at_start: os.loadavg().map((x) => +x.toFixed(2)),
-  };
-}
-
 /** One pass over all molecules: wall-clock and CPU-time rates (CPU time shows contention from other work). */
 function orma(smiles: string[], options: HierGraphOptions = OPTIONS): { molecules_per_second: number; cpu_molecules_per_second: number; failures: number } {
   let failures = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  const window = cpuWindow();
   for (const s of smiles) {
     try { buildHierGraph(s, options); } catch { failures++; }
   }
-  const wall = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  return { molecules_per_second: smiles.length / wall, cpu_molecules_per_second: smiles.length / ((cpu.user + cpu.system) / 1e6), failures };
+  const { wall_s, own_s } = window();
+  return { molecules_per_second: smiles.length / wall_s, cpu_molecules_per_second: smiles.length / own_s, failures };
 }
 
 function python(): Record<string, unknown> {
@@ -49,13 +40,12 @@ function python(): Record<string, unknown> {
   return { rdkit: runs[0]!.rdkit, molecules: runs[0]!.molecules, failures: runs[0]!.failures, molecules_per_second: median(rates), runs: rates.map(round) };
 }
 
-const median = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
 const round = (x: number) => Math.round(x);
 
 async function main(): Promise<void> {
   if (!existsSync(FILE)) throw new Error(`${FILE} not found: set ORMA_DATA to the shared data folder`);
   const smiles = readPairFile(FILE).rows.map((r) => r.smiles);
-  const start = machine();
+  const start = hostInfo();
   const t0 = performance.now();
   await initRDKit();
   const initMs = performance.now() - t0;
@@ -81,7 +71,7 @@ async function main(): Promise<void> {
     python_reference: pyRate === null ? py : { ...py, molecules_per_second: round(pyRate) },
     speedup_vs_python: pyRate === null ? null : +(median(rates) / pyRate).toFixed(2),
     target_molecules_per_second: 2000,
-    loadavg_at_end: os.loadavg().map((x) => +x.toFixed(2)),
+    loadavg_at_end: hostInfo().loadavg,
   }, null, 2));
 }
 

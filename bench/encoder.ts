@@ -17,6 +17,7 @@ import { lengthBucketedBatches, paddingFraction } from '../src/data/batching.js'
 import { DEFAULT_TEXT_ENCODER } from '../src/model/config.js';
 import { DEFAULT_MODEL_DIR } from '../src/util/paths.js';
 import { machineInfo } from './machine.js';
+import { timeMs } from './stats.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, batches: { type: 'string' }, 'no-torch': { type: 'boolean' } } });
 const DATA = resolve(process.env.ORMA_DATA ?? '../shared/data');
@@ -33,21 +34,19 @@ const config = { ...DEFAULT_TEXT_ENCODER, vocabSize: tokenizer.vocab.size };
 
 const model = new BertModel(config);
 const opt = new AdamW(model.parameters(), { lr: 1e-4 });
+const step = (b: number, l: number, train: boolean) => tidy(() => {
+  const ids = randint(0, config.vocabSize, [b, l]);
+  const mask = ones([b, l], { dtype: 'int64' });
+  if (train) {
+    model.forward(ids, mask).lastHidden.mean(1).pow(2).mean().backward();
+    opt.step();
+    opt.zeroGrad();
+  } else noGrad(() => model.forward(ids, mask));
+});
+/** Seconds for one pass over the batch shapes. */
 const run = (train: boolean) => {
   model.train(train);
-  const t0 = performance.now();
-  for (const [b, l] of shapes) {
-    tidy(() => {
-      const ids = randint(0, config.vocabSize, [b, l]);
-      const mask = ones([b, l], { dtype: 'int64' });
-      if (train) {
-        model.forward(ids, mask).lastHidden.mean(1).pow(2).mean().backward();
-        opt.step();
-        opt.zeroGrad();
-      } else noGrad(() => model.forward(ids, mask));
-    });
-  }
-  return (performance.now() - t0) / 1000;
+  return timeMs(() => { for (const [b, l] of shapes) step(b, l, train); }) / 1000;
 };
 run(true);  // warm-up: allocator cache, optimizer state
 const trainSeconds = run(true);

@@ -11,7 +11,8 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AdamW, getNumThreads, randint, randn, ones, tidy, zeros, liveTensorCount, memoryStats } from '../src/tensor/index.js';
 import { BertModel } from '../src/nn/index.js';
-import { machineInfo, timeMedian } from './machine.js';
+import { machineInfo } from './machine.js';
+import { timeMedian, timeMs } from './stats.js';
 
 export const BERT_BENCH = { vocabSize: 30522, hidden: 512, layers: 4, heads: 8, ffn: 2048, maxPositions: 512, dropout: 0.1, batch: 32, length: 128 };
 
@@ -27,11 +28,7 @@ function matmulGflops(reps: number): number {
 function opOverheadUs(): number {
   const x = zeros([2]), y = zeros([2]);
   const n = 20000;
-  const best = Math.min(...[0, 1, 2].map(() => {
-    const t0 = performance.now();
-    tidy(() => { for (let i = 0; i < n; i++) x.add(y); });
-    return ((performance.now() - t0) * 1000) / n;
-  }));
+  const best = Math.min(...[0, 1, 2].map(() => (timeMs(() => tidy(() => { for (let i = 0; i < n; i++) x.add(y); })) * 1000) / n));
   x.dispose(); y.dispose();
   return best;
 }

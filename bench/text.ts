@@ -4,13 +4,13 @@
 // Prints one JSON object.
 //   npm run bench:text                       (data from ../shared/data, or ORMA_DATA=DIR)
 //   ORMA_TRANSFORMERS_JS=/tmp/hf/node_modules/@huggingface/transformers npm run bench:text
-import { cpus, release, platform } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BertTokenizer } from '../src/text/index.js';
 import { readPairFile } from '../src/data/datasets.js';
 import { lengthBucketedBatches, paddingFraction, sequentialBatches } from '../src/data/batching.js';
+import { hostInfo, timeMs } from './stats.js';
 
 const DATA = resolve(process.env.ORMA_DATA ?? '../shared/data');
 const VOCAB = 'models/default/vocab.txt';
@@ -31,11 +31,7 @@ function descriptions(file: string): string[] {
  * warm: best of REPEATS passes with the word cache filled.
  */
 function throughput(make: () => { encode(text: string): unknown }, texts: string[], warmup: string[]) {
-  const rate = (tok: { encode(text: string): unknown }) => {
-    const t0 = performance.now();
-    for (const t of texts) tok.encode(t);
-    return texts.length / ((performance.now() - t0) / 1000);
-  };
+  const rate = (tok: { encode(text: string): unknown }) => texts.length / (timeMs(() => { for (const t of texts) tok.encode(t); }) / 1000);
   const firstPass = rate(make());
   const warmed = make();
   for (const t of warmup) warmed.encode(t);
@@ -85,7 +81,7 @@ async function main(): Promise<void> {
   const make = () => BertTokenizer.fromVocabFile(VOCAB, { maxLength: MAX_LENGTH });
   const tok = make();
   const result = {
-    machine: { os: `${platform()} ${release()}`, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+    machine: hostInfo(),
     config: { vocab: VOCAB, vocabSize: tok.vocab.size, lowercase: true, maxLength: MAX_LENGTH, batchSize: BATCH_SIZE, bucketBatches: 50, seed: SEED, repeats: REPEATS, data: DATA },
     throughput: {
       texts: `ChEBI-20 validation (${chebiVal.length} descriptions), single thread, encode() with [CLS]/[SEP]; JIT warm-up on 3,000 PCdes train texts`,
