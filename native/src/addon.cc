@@ -9,7 +9,7 @@ void registerOt(Napi::Env env, Napi::Object exports);  // ot.cc
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installCachingAllocator();
-  // Every c10::Error captured and symbolized a C++ backtrace (~16 ms per failed op); our messages
+  // Every c10::Error captured and symbolized a C++ backtrace (docs/engine.md, "Failed ops"); our messages
   // use what_without_backtrace(), so skip it. ORMA_CPP_STACKTRACES=1 keeps it for debugging the addon.
   const char* st = std::getenv("ORMA_CPP_STACKTRACES");
   if (!st || std::string(st) != "1") c10::SetStackTraceFetcher([] { return std::string(); });

@@ -1,7 +1,7 @@
 // A caching CPU allocator for libtorch.
 //
-// Why: on our VMs, touching freshly mapped pages is ~60x slower than reusing memory
-// (engine-notes.md). glibc returns big blocks to the OS on free (mmap threshold), so every
+// Why: on our VMs, touching freshly mapped pages is far slower than reusing memory
+// (docs/engine.md, "Allocator"). glibc returns big blocks to the OS on free (mmap threshold), so every
 // large activation of every training step would be fresh pages. This allocator keeps freed
 // large blocks in size-class free lists and hands them out again, which is what jemalloc with
 // decay disabled achieved, but without LD_PRELOAD or any set-up by the user.

@@ -16,7 +16,7 @@ napi_env g_env = nullptr;
 
 // Tensor memory is reported to V8 so its heuristics see what JS objects keep alive, but in net
 // amounts: a training step allocates and frees hundreds of MB inside one tidy scope, and reporting
-// each tensor made V8 run a full garbage collection in every step (8 ms of a 55 ms GNN step).
+// each tensor made V8 run a full garbage collection in every step (docs/engine.md, "Memory reports to V8").
 // Changes accumulate here and reach V8 when a scope closes (flushExternalMemory) or when they pass 1 GiB.
 int64_t g_pendingBytes = 0;
 constexpr int64_t kFlushBytes = int64_t(1) << 30;

@@ -1,7 +1,7 @@
 // The BRICS environments of brics.ts as plain predicates on the parsed arrays: each one states its
 // SMARTS atom by atom (SMARTS semantics: C/N/O/S aliphatic, c/n aromatic, #z any, D explicit degree,
 // R in a ring, '-' single, '=' double, ':' aromatic, '@' ring bond of any type, no symbol = single or
-// aromatic, distinct atoms per match). They replace ~10 RDKit substructure queries per molecule; the
+// aromatic, distinct atoms per match). They replace RDKit's substructure queries (docs/chem.md); the
 // SMARTS stay the definition: test/chem/brics.test.ts checks both give the same atoms on every atom of
 // ChEBI-20 validation and test.
 import type { ParsedMolecule } from './rdkit.js';

@@ -8,8 +8,8 @@
 // Two interchangeable matchers find the atoms of each environment:
 //   'rdkit'  - RDKit MinimalLib matches the SMARTS (one recursive query per environment; a cheap test
 //              on the parsed arrays skips queries that cannot fire for this molecule);
-//   'native' - the same SMARTS written as predicates (brics-rules.ts), ~10 WASM calls cheaper per
-//              molecule. Tests check that both give identical atoms on all ChEBI-20 val/test atoms.
+//   'native' - the same SMARTS written as predicates (brics-rules.ts), without the WASM queries
+//              (docs/chem.md, "BRICS bonds"). Tests check that both give identical atoms.
 import type { Mol } from '@rdkit/rdkit';
 import { rdkit, type ParsedMolecule } from './rdkit.js';
 import { isDouble, isSingle, type Topology } from './topology.js';

@@ -16,8 +16,8 @@
 // Atoms within a motif are sorted ascending.
 
 /**
- * What a molecule gets when the official rule gives it no motif (14% of ChEBI-20 molecules, mostly
- * those without a BRICS bond):
+ * What a molecule gets when the official rule gives it no motif (mostly those without a BRICS bond;
+ * how many: docs/chem.md, "No-BRICS fallback"):
  *  - 'none': no motifs, as the official code (atoms then link straight to the molecule node);
  *  - 'molecule': one motif holding every atom;
  *  - 'rings': each SSSR ring is a motif (fused rings overlap) and each connected piece of the

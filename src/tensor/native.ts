@@ -170,9 +170,9 @@ function load(): NativeEngine {
   }
   // libgomp (libtorch's intra-op pool) spin-waits by default. When the 2 cores are shared with any
   // other process (the test runner runs 2 files at once, a data loader, another job), a parallel
-  // region waits a whole scheduler slice for a descheduled spinning worker: gelu on 2,048 floats took
-  // 5-12 ms instead of 6 us, and a small MLP training step 4-20 ms instead of 0.3-0.6 ms. PASSIVE
-  // workers sleep instead. libgomp reads this when it is loaded, so set it before the addon loads.
+  // region waits a whole scheduler slice for a descheduled spinning worker (measurements:
+  // docs/engine.md, "Threads"). PASSIVE workers sleep instead. libgomp reads this when it is loaded,
+  // so set it before the addon loads.
   if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
   const engine = createRequire(import.meta.url)(path) as NativeEngine;
   // libtorch defaults to one thread per *physical* core, which is 1 on our 2-vCPU machines;

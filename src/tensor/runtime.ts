@@ -40,7 +40,7 @@ export interface BlasInfo {
   kind: 'openblas' | 'reference' | 'mkl' | 'blis' | 'unknown';
 }
 
-/** Which BLAS this process loaded. Debian resolves libblas.so.3 through alternatives: the reference BLAS is 10–18× slower. */
+/** Which BLAS this process loaded. Debian resolves libblas.so.3 through alternatives: the reference BLAS is far slower (docs/engine.md, "BLAS"). */
 export function blasInfo(): BlasInfo {
   let maps = '';
   try {
@@ -58,7 +58,7 @@ export function blasInfo(): BlasInfo {
   return { library: real, kind };
 }
 
-/** Throws when libtorch runs on the reference BLAS (the silent 10–18× slowdown of engine-notes.md). */
+/** Throws when libtorch runs on the reference BLAS (the silent slowdown of docs/engine.md, "BLAS"). */
 export function assertFastBlas(): void {
   const info = blasInfo();
   if (info.kind === 'reference') {
