@@ -1,0 +1,9 @@
+// The search API: load a model directory, then search molecule and text libraries, explain a pair,
+// embed texts and molecules. See README "Search" and examples/search.ts.
+export { OrmaSearch, DEFAULT_MODEL_DIR, DEFAULT_K, DEFAULT_RERANK, MAX_K, defaultIndexDir, type MoleculeHit, type TextHit, type SearchOptions, type LoadOptions, type Grains } from './search.js';
+export type { Explanation } from './explain.js';
+export { SearchError } from './errors.js';
+export { readMoleculeLibrary, readTextLibrary, libraryKind, DEFAULT_MOLECULE_LIBRARY, DEFAULT_TEXT_LIBRARY, type MoleculeEntry, type TextEntry, type Library } from './library.js';
+export { openIndex, modelFingerprint, indexKey, type IndexManifest, type VectorIndex, type StoreDtype } from './store.js';
+export { exactTopK, type TopK } from './exact.js';
+export { morganBits, MORGAN } from './chem.js';
