@@ -69,7 +69,7 @@ function nonEmpty(v: unknown, field: string): string {
 
 export class OrmaSearch {
   private molIndex: VectorIndex | null = null;
-  private textIndex: VectorIndex | null = null;
+  private txtIndex: VectorIndex | null = null;
   private chemIndex: ChemIndex | null = null;
   private readonly byId: Map<string, number>;
   private closed = false;
@@ -94,7 +94,7 @@ export class OrmaSearch {
     const modelDir = resolve(o.model ?? DEFAULT_MODEL_DIR);
     if (!existsSync(join(modelDir, 'config.json'))) {
       if (o.model === undefined) {
-        throw new SearchError(`no default model is shipped yet (${modelDir} has no config.json): pass a model directory, e.g. OrmaSearch.load({ model: 'runs/x/best' }) or \`orma search --model DIR\``, 'model');
+        throw new SearchError(`no default model is shipped yet (${modelDir} has no config.json): pass a model directory: \`orma search --model DIR\` on the command line, OrmaSearch.load({ model: DIR }) in code (a training run's best/ folder works)`, 'model');
       }
       throw new SearchError(`${modelDir}: not an orma model directory (no config.json)`, 'model');
     }
@@ -108,7 +108,7 @@ export class OrmaSearch {
       const f = bundle.config.featurizer;
       const graphs = new GraphCache(join(indexDir, 'graphs'), { noBricsFallback: f.noBricsFallback, downwardEdges: f.downwardEdges });
       const s = new OrmaSearch(bundle, modelDir, fingerprint, molecules, texts, indexDir, graphs, o);
-      if (!o.lazy) { await s.moleculeIndex(); await s.textIndex_(); }
+      if (!o.lazy) { await s.moleculeIndex(); await s.textIndex(); }
       return s;
     } catch (err) {
       bundle.model.dispose();
@@ -149,14 +149,15 @@ export class OrmaSearch {
     return this.molIndex;
   }
 
-  private async textIndex_(): Promise<VectorIndex> {
+  /** The text library's index (built on first use when missing). */
+  async textIndex(): Promise<VectorIndex> {
     this.check();
-    this.textIndex ??= await openIndex({
+    this.txtIndex ??= await openIndex({
       ...this.common(), kind: 'texts',
       library: { file: this.texts.file, sha256: this.texts.sha256, ids: this.texts.entries.map((e) => e.id) },
       embed: (start, end) => ({ vectors: embedTokenIds(this.bundle, tokenize(this.bundle, this.texts.entries.slice(start, end).map((e) => e.text))), invalid: [] }),
     });
-    return this.textIndex;
+    return this.txtIndex;
   }
 
   private chem(): ChemIndex {
@@ -218,7 +219,7 @@ export class OrmaSearch {
     this.check();
     const graph = this.graphOrError(nonEmpty(smiles, 'smiles'), 'smiles');
     const k = count(o.k, 'k', DEFAULT_K, 1), K = count(o.rerank, 'rerank', DEFAULT_RERANK, 0);
-    const index = await this.textIndex_();
+    const index = await this.textIndex();
     const top = exactTopK(index.matrix, embedGraphs(this.bundle, [graph]), Math.max(k, K));
     const rows = top.rows.map((r) => index.libraryRow[r]!);
     const scale = this.globalScale();
@@ -318,7 +319,7 @@ export class OrmaSearch {
     if (this.closed) return;
     this.closed = true;
     this.molIndex?.dispose();
-    this.textIndex?.dispose();
+    this.txtIndex?.dispose();
     this.chemIndex?.dispose();
     this.bundle.model.dispose();
   }

@@ -1,0 +1,140 @@
+// `orma search` and `orma index`: the search API (src/search) on the command line.
+import { CliError, numberFlag, parseCommandArgs } from '../args.js';
+
+const COMMON = `  --model DIR        model directory (default models/default)
+  --molecules FILE   molecule library (TSV with id/SMILES[/name] columns, or .smi; default: the shipped
+                     ChEBI-20 molecules, 33,010, CC BY 4.0)
+  --texts FILE       text library (TSV with id/text columns, or .txt; default: the shipped ChEBI-20
+                     descriptions, 33,006, CC BY 4.0)
+  --index DIR        where indexes and caches live (default $ORMA_INDEX_DIR or ~/.cache/orma/index)
+  --dtype T          float16 (default) or float32 index vectors`;
+
+const SEARCH_HELP = `usage: orma search "DESCRIPTION" [--k 10] [--rerank 50] [--substructure SMARTS] [--json]
+       orma search --smiles SMILES [--k 10] [--rerank 50] [--json]        (texts for a molecule)
+       orma search --similar SMILES [--by model|morgan] [--k 10] [--json] (molecules like a molecule)
+       orma search "DESCRIPTION" --explain SMILES [--json]               (why they match)
+
+Searches the molecule library for a description (stage 1: the global score over every molecule; stage 2:
+the fused three-grain ORMA score on the top --rerank candidates), or the text library for a molecule.
+The first search under a model builds that model's index of each library (progress on stderr; resumable).
+  --k N              hits to show (default 10)
+  --rerank K         candidates re-ranked by the fused score (default 50; 0 = global score only)
+  --substructure S   keep only molecules matching the SMARTS S (RDKit)
+  --by B             --similar by the model's molecule vectors (default) or Morgan-fingerprint Tanimoto
+  --json             print JSON instead of a table
+${COMMON}`;
+
+const INDEX_HELP = `usage: orma index --library FILE --out DIR [--kind molecules|texts] [--model DIR] [--dtype T]
+
+Embeds a library once under a model into DIR (with a progress bar; an interrupted run resumes where it
+stopped). The index is keyed by the library's bytes, the model's weights and config, and the featurizer
+version, so \`orma search --index DIR\` with the same model and library uses it without recomputing.
+  --library FILE     the library (molecules if it has a SMILES column or is .smi, else texts)
+  --out DIR          index folder (the --index DIR of orma search)
+  --kind K           molecules or texts (default: from the file)
+  --model DIR        model directory (default models/default)
+  --dtype T          float16 (default) or float32 vectors`;
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+const str = { type: 'string' } as const;
+
+function dtypeOf(v: Values): 'float16' | 'float32' | undefined {
+  if (v.dtype === undefined) return undefined;
+  if (v.dtype !== 'float16' && v.dtype !== 'float32') throw new CliError(`--dtype must be float16 or float32, got '${String(v.dtype)}'`);
+  return v.dtype;
+}
+
+function fit(s: string, width: number): string {
+  const one = s.replace(/\s+/g, ' ');
+  return one.length <= width ? one : one.slice(0, Math.max(1, width - 1)) + '…';
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+const num = (x: number | undefined) => (x === undefined ? '' : x.toFixed(3));
+
+async function withSearch<T>(v: Values, fn: (s: import('../../search/index.js').OrmaSearch, api: typeof import('../../search/index.js')) => Promise<T>, lazy: boolean): Promise<T> {
+  const api = await import('../../search/index.js');
+  let s;
+  try {
+    s = await api.OrmaSearch.load({
+      model: v.model as string | undefined, molecules: v.molecules as string | undefined, texts: v.texts as string | undefined,
+      indexDir: v.index as string | undefined, dtype: dtypeOf(v), progress: process.stderr, lazy,
+    });
+    return await fn(s, api);
+  } catch (err) {
+    if (err instanceof api.SearchError) throw new CliError(err.message);
+    throw err;
+  } finally {
+    s?.close();
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs(argv, {
+    k: str, rerank: str, substructure: str, smiles: str, similar: str, by: str, explain: str, json: { type: 'boolean' },
+    model: str, molecules: str, texts: str, index: str, dtype: str,
+  }, SEARCH_HELP, true);
+  if (!args) return 0;
+  const v = args.values;
+  const text = args.positionals.join(' ').trim();
+  const k = numberFlag(v.k as string | undefined, 'k', 10);
+  const rerank = numberFlag(v.rerank as string | undefined, 'rerank', 50);
+  const modes = [v.smiles, v.similar].filter((x) => x !== undefined).length;
+  if (modes > 1) throw new CliError('--smiles and --similar are different searches: give one');
+  if (modes === 0 && !text) throw new CliError(`give a description to search for, or --smiles / --similar\n\n${SEARCH_HELP}`);
+  if (v.explain !== undefined && !text) throw new CliError('--explain needs the description too: orma search "DESCRIPTION" --explain SMILES');
+  const json = Boolean(v.json);
+  return withSearch(v, async (s) => {
+    if (v.explain !== undefined) {
+      const e = await s.explain(text, v.explain as string);
+      if (json) { console.log(JSON.stringify(e)); return 0; }
+      console.log(`molecule ${e.smiles}: ${e.motifs.length} motif(s)${e.wholeMolecule ? ' (no motifs: the whole molecule stands in as one)' : ''}`);
+      e.motifs.forEach((m, i) => console.log(`  motif ${i}: atoms [${m.join(', ')}]`));
+      console.log(`scores: fused ${num(e.fused)} = global ${num(e.grains.global)}, local ${num(e.grains.local)}, mid ${num(e.grains.mid)}${e.truncated ? ' (text truncated)' : ''}`);
+      console.log(table(['token', 'motif', 'mass'], e.tokens.map((t, i) => [t, e.tokenMotif[i]! < 0 ? '-' : String(e.tokenMotif[i]), e.tokenMotif[i]! < 0 ? '' : (e.plan[i]![e.tokenMotif[i]!]!).toExponential(2)])));
+      return 0;
+    }
+    if (v.smiles !== undefined) {
+      const hits = await s.searchTexts(v.smiles as string, { k, rerank });
+      if (json) { console.log(JSON.stringify(hits)); return 0; }
+      console.log(table(['rank', 'score', 'global', 'local', 'mid', 'id', 'text'], hits.map((h) => [String(h.rank), num(h.score), num(h.grains.global), num(h.grains.local), num(h.grains.mid), h.id, fit(h.text, 70)])));
+      return 0;
+    }
+    const hits = v.similar !== undefined
+      ? await s.similarMolecules(v.similar as string, { k, by: (v.by ?? 'model') as 'model' | 'morgan' })
+      : await s.searchMolecules(text, { k, rerank, ...(v.substructure !== undefined ? { substructure: v.substructure as string } : {}) });
+    if (json) { console.log(JSON.stringify(hits)); return 0; }
+    if (hits.length === 0) { console.log('no molecules found' + (v.substructure !== undefined ? ` matching ${String(v.substructure)}` : '')); return 0; }
+    const fine = hits.some((h) => h.grains.fused !== undefined);
+    const head = v.similar !== undefined ? ['rank', v.by === 'morgan' ? 'tanimoto' : 'cosine'] : fine ? ['rank', 'score', 'global', 'local', 'mid'] : ['rank', 'global'];
+    console.log(table([...head, 'id', 'name', 'smiles'], hits.map((h) => [
+      String(h.rank), num(h.score), ...(fine && v.similar === undefined ? [num(h.grains.global), num(h.grains.local), num(h.grains.mid)] : []), h.id, h.name ?? '', fit(h.smiles, 70),
+    ])));
+    return 0;
+  }, true);
+}
+
+export async function runIndex(argv: string[]): Promise<number> {
+  const args = parseCommandArgs(argv, { library: str, out: str, kind: str, model: str, dtype: str }, INDEX_HELP);
+  if (!args) return 0;
+  const v = args.values;
+  if (typeof v.library !== 'string') throw new CliError(`--library is required\n\n${INDEX_HELP}`);
+  if (typeof v.out !== 'string') throw new CliError(`--out is required\n\n${INDEX_HELP}`);
+  const { libraryKind } = await import('../../search/index.js');
+  if (v.kind !== undefined && v.kind !== 'molecules' && v.kind !== 'texts') throw new CliError(`--kind must be molecules or texts, got '${String(v.kind)}'`);
+  let kind: 'molecules' | 'texts';
+  try { kind = (v.kind as 'molecules' | 'texts' | undefined) ?? libraryKind(v.library); } catch (err) { throw new CliError((err as Error).message); }
+  const opts: Values = { ...v, index: v.out, [kind]: v.library };
+  return withSearch(opts, async (s) => {
+    const index = kind === 'molecules' ? await s.moleculeIndex() : await s.textIndex();
+    const m = index.manifest;
+    console.log(JSON.stringify({ dir: index.dir, kind, rows: m.library.rows, searchable: index.libraryRow.length, invalid: m.invalid.length, dim: m.dim, dtype: m.dtype, seconds: m.seconds ?? 0 }));
+    if (m.invalid.length) console.error(`index: ${m.invalid.length} row(s) could not be embedded, e.g. ${m.invalid.slice(0, 3).map((x) => `${x.id}: ${x.reason}`).join('; ')}`);
+    return 0;
+  }, true);
+}
