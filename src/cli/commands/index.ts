@@ -16,6 +16,7 @@ export const commands: Record<string, Command> = {
   train: { summary: 'train an ORMA model from a config (validation, best/last checkpoints, --resume, --budget)', load: () => import('./train.js') },
   vocab: { summary: 'train a WordPiece vocabulary (vocab.txt) from training descriptions', load: () => import('./vocab.js') },
   data: { summary: 'download the benchmarks (pinned digests, resumable); check any pair file', load: () => import('./data.js') },
+  serve: { summary: 'HTTP API and web page: search, describe, explain (why a molecule matched), depictions', load: () => import('./serve.js') },
   search: { summary: 'search molecules for a description (two-stage ORMA ranking, SMARTS filter), texts for a molecule, similar molecules', load: () => import('./search.js') },
   index: { summary: 'embed a molecule or text library once under a model (progress, resumable, cached)', load: async () => ({ run: (await import('./search.js')).runIndex }) },
   featurize: { summary: 'SMILES -> hierarchical molecule graph (atoms, BRICS motifs); one molecule or a data set', load: () => import('./featurize.js') },
