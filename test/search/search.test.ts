@@ -272,3 +272,11 @@ test('close: frees every tensor the search object held', async () => {
   assert.equal(liveTensorCount(), live);
   await assert.rejects(t.searchMolecules('x'), /after close/);
 });
+
+test('examples/search: runs on the fixture model', () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist/examples/search.js')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^model dim 32, 122 molecules, 120 texts$/m);
+  assert.match(r.stdout, /^1\. \d+ \S+ fused -?\d+\.\d{3} \(global -?\d+\.\d{3}\)$/m);
+  assert.match(r.stdout, /^explain: \d+ tokens, 3 motifs, fused/m);
+});
