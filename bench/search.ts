@@ -1,0 +1,67 @@
+// Search latency: stage 1 (exact top-k over N synthetic unit vectors of the model's dimension, float16
+// and float32, one query at a time) and, with a model, stage 2 (the fused score on the top K) and the
+// whole searchMolecules call. Prints one JSON object.
+//   node dist/bench/search.js [--n 1000000] [--dim 256] [--queries 50] [--k 10] [--model DIR]
+// Stage 1 is exact, so its recall@10 against exact search is 1 by construction (reported as measured).
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { noGrad, normalize, randn, setNumThreads, tidy, manualSeed } from '../src/tensor/index.js';
+import { exactTopK } from '../src/search/exact.js';
+import { OrmaSearch } from '../src/search/index.js';
+import { cpuWindow, hostInfo, percentile } from './stats.js';
+
+const { values } = parseArgs({ options: { n: { type: 'string' }, dim: { type: 'string' }, queries: { type: 'string' }, k: { type: 'string' }, model: { type: 'string' }, threads: { type: 'string' } } });
+const N = Number(values.n ?? 1_000_000), D = Number(values.dim ?? 256), Q = Number(values.queries ?? 50), k = Number(values.k ?? 10);
+if (values.threads) setNumThreads(Number(values.threads));
+manualSeed(0);
+const stats = (t: number[]) => ({ p50_ms: +percentile(t, 50).toFixed(3), p95_ms: +percentile(t, 95).toFixed(3) });
+const cpu = cpuWindow();
+const out: Record<string, unknown> = { host: hostInfo(), n: N, dim: D, queries: Q, k };
+
+for (const dtype of ['float32', 'float16'] as const) {
+  const matrix = noGrad(() => tidy(() => normalize(randn([N, D]), -1).to(dtype)));
+  const queries = noGrad(() => tidy(() => normalize(randn([Q, D]), -1).toArray() as Float32Array));
+  const times: number[] = [];
+  let reference: number[][] = [];
+  for (let q = 0; q < Q; q++) {
+    const v = queries.subarray(q * D, (q + 1) * D);
+    const t0 = performance.now();
+    const top = exactTopK(matrix, v, k);
+    times.push(performance.now() - t0);
+    reference.push(top.rows);
+  }
+  // recall@k of the blocked search against one unblocked float32 product (the exact answer)
+  let found = 0;
+  if (N * D <= 1 << 27) {
+    const wide = noGrad(() => tidy(() => matrix.to('float32')));
+    for (let q = 0; q < Q; q++) {
+      const exact = new Set(exactTopK(wide, queries.subarray(q * D, (q + 1) * D), k, { blockRows: N }).rows);
+      found += reference[q]!.filter((r) => exact.has(r)).length;
+    }
+    wide.dispose();
+    out[`stage1_${dtype}_recall_at_${k}`] = found / (Q * k);
+  }
+  reference = [];
+  out[`stage1_${dtype}`] = stats(times.slice(1));
+  matrix.dispose();
+}
+
+if (values.model) {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const s = await OrmaSearch.load({ model: values.model, indexDir: join(tmpdir(), 'orma-bench-index'), molecules: join(root, 'test/fixtures/search/molecules.tsv'), texts: join(root, 'test/fixtures/search/texts.tsv') });
+  const queries = ['The molecule is a carboxylic ester.', 'An aromatic amine with a role as a metabolite.', 'The molecule is a steroid.'];
+  for (const rerank of [0, 50]) {
+    const times: number[] = [];
+    for (let i = 0; i < 3 * queries.length; i++) {
+      const t0 = performance.now();
+      await s.searchMolecules(queries[i % queries.length]!, { k, rerank });
+      times.push(performance.now() - t0);
+    }
+    out[`searchMolecules_rerank${rerank}`] = stats(times.slice(1));
+  }
+  s.close();
+}
+out.other_cpu = cpu();
+console.log(JSON.stringify(out));
