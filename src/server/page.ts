@@ -7,6 +7,7 @@ export function pageHtml(): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>orma: text &harr; molecule search</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/main.css">
 <script type="module" src="/assets/main.js"></script>
 </head>

@@ -247,7 +247,9 @@ function renderExplain(e: ExplainReply): void {
     backButton(),
     h('h2', {}, 'Why this match'),
     h('div', { class: 'explain-grid' },
-      h('div', { class: 'left' }, h('h3', {}, 'Description'), text, h('h3', {}, 'Scores'), grains),
+      h('div', { class: 'left' }, h('h3', {}, 'Description'), text,
+        h('p', { class: 'note' }, 'Each token has the colour of the motif the optimal-transport plan sends it to; hover or focus a token or a motif to see its partner.'),
+        h('h3', {}, 'Scores'), grains, h('p', { class: 'note' }, "The model's scaled scores for this pair: global (text vs molecule), mid (tokens vs motifs) and local (tokens vs atoms), and their fused sum.")),
       h('div', { class: 'right' }, h('h3', {}, 'Molecule'), drawing, h('code', { class: 'smiles' }, e.smiles), ...note, legend)));
   wireHighlights(explainEl);
   explainEl.focus();
