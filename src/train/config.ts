@@ -34,6 +34,9 @@ export const TRAIN_DEFAULTS = {
     clip: 1.0,
     epochs: 10,
     budgetMinutes: null as number | null, // fit the schedule's length to a wall-clock budget
+    // with a budget, what the decay follows: 'time' (the share of the budget used: ends at zero whatever the
+    // machine's load, but a resumed run is no longer bit-identical) or 'steps' (fixed after calibration)
+    budgetClock: 'time' as 'time' | 'steps',
   },
   run: {
     seed: 0,
@@ -43,6 +46,7 @@ export const TRAIN_DEFAULTS = {
     rerank: 50,                          // fused reranking of the global top K at validation (0: global only)
     selectOn: 'fused' as 'fused' | 'global',
     calibrationSteps: 20,                // steps timed before a budget fixes the schedule's length
+    validateAtStart: false,              // a validation of the untrained model (the curve's first point)
   },
 };
 
@@ -79,6 +83,7 @@ export const TrainConfigSchema = strict({
     clip: Num({ minimum: 0 }),
     epochs: Num({ exclusiveMinimum: 0 }),
     budgetMinutes: Type.Union([Num({ exclusiveMinimum: 0 }), Type.Null()]),
+    budgetClock: Type.Union([Type.Literal('time'), Type.Literal('steps')]),
   }),
   run: strict({
     seed: Int({ minimum: 0 }),
@@ -88,6 +93,7 @@ export const TrainConfigSchema = strict({
     rerank: Int({ minimum: 0 }),
     selectOn: Type.Union([Type.Literal('fused'), Type.Literal('global')]),
     calibrationSteps: Int({ minimum: 1 }),
+    validateAtStart: Type.Boolean(),
   }),
 });
 

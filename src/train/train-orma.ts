@@ -53,6 +53,8 @@ export interface TrainerState {
   validationSeconds: number;
   best: { score: number; step: number } | null;
   skippedSteps: number;
+  /** Elapsed seconds when the warm-up ended (the time clock's origin). */
+  warmupEndSeconds?: number;
   /** The config sections that must not change on resume, as JSON. */
   fingerprint: string;
 }
@@ -130,7 +132,7 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
   const stepsPerEpoch = Math.floor(train.pairs.length / c.optim.batchSize);
   const fingerprint = JSON.stringify({ model: c.model, data: c.data, optim: c.optim, seed: c.run.seed });
   let state: TrainerState = {
-    step: 0, epoch: 0, batchInEpoch: 0, totalSteps: Math.max(1, Math.round(c.optim.epochs * stepsPerEpoch)), calibrated: c.optim.budgetMinutes === null,
+    step: 0, epoch: 0, batchInEpoch: 0, totalSteps: Math.max(1, Math.round(c.optim.epochs * stepsPerEpoch)), calibrated: c.optim.budgetMinutes === null || c.optim.budgetClock === 'time',
     elapsedSeconds: 0, lastValidationSeconds: -Infinity, lastValidationStep: -1, validationSeconds: 0, best: null, skippedSteps: 0, fingerprint,
   };
   if (resumeFrom) {
@@ -147,7 +149,16 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
   }
   const shape = (total: number): Schedule => c.optim.schedule === 'cosine' ? cosineWithWarmup(c.optim.warmup, total)
     : c.optim.schedule === 'linear' ? linearWarmupDecay(c.optim.warmup, total) : constant();
-  const scheduler = new LRScheduler(opt, (s) => shape(state.totalSteps)(s), state.step);
+  const timeClock = c.optim.budgetMinutes !== null && c.optim.budgetClock === 'time';
+  const budgetSeconds = c.optim.budgetMinutes === null ? Infinity : c.optim.budgetMinutes * 60;
+  // with the time clock, the decay after warm-up follows the share of the budget's time used (as the
+  // baseline's recipe), mapped onto the step axis of the same schedule shape
+  const scheduler = new LRScheduler(opt, (s) => {
+    if (!timeClock || s <= c.optim.warmup) return shape(state.totalSteps)(s);
+    const begin = state.warmupEndSeconds ?? state.elapsedSeconds;
+    const share = Math.min(1, (state.elapsedSeconds - begin) / Math.max(1, budgetSeconds - begin));
+    return shape(1_000_000)(c.optim.warmup + share * (1_000_000 - c.optim.warmup));
+  }, state.step);
 
   // ---- logs and checkpoints ----
   const metricsPath = join(o.out, 'metrics.jsonl');
@@ -185,7 +196,6 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
   let clock = performance.now(), pairsSeen = 0, stopped = false, skipsInARow = 0;
   const ema: Record<string, number> = {};
   const tick = () => { const now = performance.now(); state.elapsedSeconds += (now - clock) / 1000; clock = now; };
-  const budgetSeconds = c.optim.budgetMinutes === null ? Infinity : c.optim.budgetMinutes * 60;
 
   const runValidation = () => {
     if (!valSets.length) return;
@@ -211,7 +221,8 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
     tick();
   };
 
-  if (state.step === 0 && state.lastValidationStep < 0) runValidation();  // the untrained baseline point
+  if (c.run.validateAtStart && state.step === 0 && state.lastValidationStep < 0) runValidation();  // the untrained model's point
+  if (state.lastValidationSeconds === -Infinity) state.lastValidationSeconds = state.elapsedSeconds;
   outer: for (; state.epoch < Math.ceil(state.totalSteps / stepsPerEpoch) + 1; state.epoch++, state.batchInEpoch = 0) {
     const batches = lengthBucketedBatches(ids.map((s) => s.length), { batchSize: c.optim.batchSize, seed: c.run.seed, epoch: state.epoch, dropLast: true });
     while (state.batchInEpoch < batches.length) {
@@ -220,9 +231,10 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
       const r = tidy(() => trainStep(batch.map((i) => train.pairs[i]!), batch.map((i) => ids[i]!)));
       state.step++;
       state.batchInEpoch++;
-      scheduler.step();
       pairsSeen += batch.length;
       tick();
+      if (state.step === c.optim.warmup) state.warmupEndSeconds = state.elapsedSeconds;
+      scheduler.step();
       if (r.skipped) {
         state.skippedSteps++;
         if (++skipsInARow >= MAX_SKIPS_IN_A_ROW) throw new Error(`training diverged: ${skipsInARow} steps in a row had a non-finite loss or gradient (step ${state.step}); lower optim.lr or check the data`);
@@ -233,8 +245,9 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
       record({ type: 'step', step: state.step, epoch: state.epoch, minutes: state.elapsedSeconds / 60, lr: opt.lrs[opt.lrs.length - 1], text_lr: opt.lrs[0], ...r.losses, grad_norm: r.gradNorm, scales: r.scales, skipped: r.skipped });
       if (state.step % 10 === 0) for (const k of ['total', 'global', 'local', 'mid']) if (ema[k] !== undefined) curves.train.push({ minutes: state.elapsedSeconds / 60, step: state.step, series: k, loss: ema[k]! });
       const rate = pairsSeen / ((performance.now() - sessionStart) / 1000);
-      progress.tick(1, `loss ${fmt(ema.total)} (g ${fmt(ema.global)} l ${fmt(ema.local)} m ${fmt(ema.mid)}) ${rate.toFixed(1)} pairs/s`);
-      if (!state.calibrated && state.step >= c.run.calibrationSteps) calibrate();
+      const budgetLeft = timeClock ? ` budget left ${formatDuration(budgetSeconds - state.elapsedSeconds)}` : '';
+      progress.tick(1, `loss ${fmt(ema.total)} (g ${fmt(ema.global)} l ${fmt(ema.local)} m ${fmt(ema.mid)}) ${rate.toFixed(1)} pairs/s${budgetLeft}`);
+      if (!state.calibrated && !timeClock && state.step >= c.run.calibrationSteps) calibrate();
       await new Promise((res) => setImmediate(res));  // lets SIGINT handlers run between steps
       if (o.shouldStop?.()) { stopped = true; break outer; }
       const dueBySteps = c.run.validateEverySteps !== null && state.step - state.lastValidationStep >= c.run.validateEverySteps;
