@@ -39,7 +39,14 @@ export class WorkQueue {
   }
 
   run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.running < this.options.concurrency) return this.exec(job);
+    if (this.running < this.options.concurrency) {
+      // reserve the slot now, start on the next turn of the event loop: the model's calls are mostly
+      // synchronous, and a job started inside the I/O phase would block it before the other requests
+      // already received were seen, so they would wait in the kernel, unbounded, instead of queueing
+      // here (bounded) or being refused at once
+      this.running++;
+      return new Promise<void>((r) => setImmediate(r)).then(() => this.exec(job, true));
+    }
     if (this.waiting.length >= this.options.maxQueued) {
       this.stats.rejected++;
       return Promise.reject(new QueueFullError('full', this.retryAfter()));

@@ -2,6 +2,7 @@
 // bounded queue, the timeout, headers, and the server still answering /healthz after each.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
 import { LIMITS } from '../../src/server/schemas.js';
@@ -216,6 +217,28 @@ test('the bounded queue: a burst beyond it is 503 with Retry-After, and the serv
     const h = (await s.inject({ method: 'GET', url: '/healthz' })).json();
     assert.equal(h.queue.rejected, 5);
     assert.equal((await s.inject({ method: 'POST', url: '/api/search', payload: { text: 'acid' } })).statusCode, 200);
+  } finally { await s.close(); }
+});
+
+test('synchronous (event-loop blocking) model calls still queue and shed load over real sockets', async () => {
+  const blocking = new StubSearch(0, 40);
+  const s = await buildServer({ backend: blocking, concurrency: 1, maxQueued: 2 });
+  const url = await s.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    // the client runs in another process: in this one it would stall with the server's event loop
+    const client = `const rs = await Promise.all(Array.from({ length: 24 }, () => fetch(${JSON.stringify(url)} + '/api/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"acid"}' })));
+      console.log(JSON.stringify(rs.map((r) => [r.status, r.headers.get('retry-after')])));`;
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', client], { timeout: 20_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+    const replies = JSON.parse(out) as [number, string | null][];
+    const codes = replies.map((r) => r[0]);
+    assert.ok(codes.every((c) => c === 200 || c === 503), codes.join(','));
+    assert.ok(codes.filter((c) => c === 503).length >= 12, `most of the burst is refused at once: ${codes.join(',')}`);
+    assert.ok(replies.filter((r) => r[0] === 503).every((r) => Number(r[1]) >= 1), 'each 503 carries Retry-After');
+    assert.equal(blocking.calls, codes.filter((c) => c === 200).length, 'only answered requests reached the model');
+    const send = () => fetch(url + '/api/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"acid"}' });
+    assert.equal((await send()).status, 200);
   } finally { await s.close(); }
 });
 

@@ -24,12 +24,14 @@ export const STUB_TEXTS = [
 export class StubSearch implements SearchBackend {
   calls = 0;
   closed = false;
-  constructor(readonly delayMs = 0) {}
+  /** delayMs: an asynchronous wait; blockMs: a synchronous one (the event loop stalls, as in a libtorch call) */
+  constructor(readonly delayMs = 0, readonly blockMs = 0) {}
   readonly info = { model: 'stub', molecules: STUB_MOLECULES.length, texts: STUB_TEXTS.length, dim: 8 };
 
   private async wait(): Promise<void> {
     this.calls++;
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.blockMs) { const end = performance.now() + this.blockMs; while (performance.now() < end); }
   }
 
   async searchMolecules(text: string, o: SearchOptions = {}): Promise<MoleculeHit[]> {
