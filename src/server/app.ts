@@ -4,7 +4,7 @@
 // molecule ids are looked up in the loaded library, and static files are served from one fixed folder.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
@@ -97,7 +97,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ statusCode: 404, error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }));
 
   /** Runs a model job through the queue, bounded in time; maps the search layer's errors to 4xx. */
-  async function work<T>(field: string, job: () => Promise<T>): Promise<T> {
+  async function work<T>(req: FastifyRequest, field: string, job: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined, started = false;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(started
@@ -105,7 +105,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         : new QueueFullError('waited', queue.retryAfter())), timeoutMs);
     });
     try {
-      return await Promise.race([queue.run(() => { started = true; return job(); }), timeout]);
+      return await Promise.race([queue.run(() => {
+        // a client that hung up while its request waited costs nothing more
+        if (req.raw.socket?.destroyed) return Promise.reject(new HttpError(499, 'gone', 'the client closed the connection'));
+        started = true;
+        return job();
+      }), timeout]);
     } catch (err) {
       if (err instanceof SmilesError) throw new HttpError(400, 'bad_request', `${field}: ${err.message}`, field);
       if (err instanceof Error && err.name === 'SearchError') {
@@ -131,7 +136,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   }, async (req) => {
     const { text, k = 10, rerank, substructure } = req.body;
     const t0 = performance.now();
-    const results = await work(substructure !== undefined ? 'substructure' : 'text', () => backend.searchMolecules(text, { k, rerank: rerankOf(rerank), substructure }));
+    const results = await work(req, substructure !== undefined ? 'substructure' : 'text', () => backend.searchMolecules(text, { k, rerank: rerankOf(rerank), substructure }));
     return { query: text, results, ms: performance.now() - t0 };
   });
 
@@ -140,7 +145,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   }, async (req) => {
     const { smiles, k = 10, rerank } = req.body;
     const t0 = performance.now();
-    const results = await work('smiles', () => backend.searchTexts(smiles, { k, rerank: rerankOf(rerank) }));
+    const results = await work(req, 'smiles', () => backend.searchTexts(smiles, { k, rerank: rerankOf(rerank) }));
     return { query: smiles, smiles, results, ms: performance.now() - t0 };
   });
 
@@ -149,7 +154,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   }, async (req) => {
     const { text, smiles, depict = true } = req.body;
     const t0 = performance.now();
-    const e = await work('smiles', () => backend.explain(text, smiles));
+    const e = await work(req, 'smiles', () => backend.explain(text, smiles));
     const svg = depict ? motifSvg(e.smiles, e.motifs, { width: 420, height: 320 }) : undefined;
     return { ...e, palette: [...PALETTE_HEX], ...(svg ? { svg } : {}), ms: performance.now() - t0 };
   });

@@ -230,7 +230,7 @@ function renderExplain(e: ExplainReply): void {
   e.motifs.forEach((atoms, k) => {
     const used = e.tokenMotif.filter((m) => m === k).length;
     const b = h('button', { type: 'button', class: 'motif', 'data-motif': String(k) },
-      h('span', { class: 'swatch', 'aria-hidden': 'true' }), `Motif ${k + 1}`, h('span', { class: 'n' }, ` · ${atoms.length} atoms · ${used} token${used === 1 ? '' : 's'}`));
+      h('span', { class: 'swatch', 'aria-hidden': 'true' }), `Motif ${k + 1}`, h('span', { class: 'n' }, ` · ${atoms.length} atom${atoms.length === 1 ? '' : 's'} · ${used} token${used === 1 ? '' : 's'}`));
     (b.firstChild as HTMLElement).style.backgroundColor = colour(k);
     legend.append(h('li', {}, b));
   });
