@@ -1,7 +1,7 @@
 // `orma serve`: the HTTP API and the web page over a loaded model and molecule library.
 import { CliError, numberFlag, parseCommandArgs } from '../args.js';
 
-const HELP = `usage: orma serve [--port 8080] [--host 127.0.0.1] [--model DIR] [--library FILE|DIR] [--texts FILE]
+const HELP = `usage: orma serve [--port 8080] [--host 127.0.0.1] [--model DIR] [--library FILE|DIR] [--texts FILE] [--index DIR]
 
 Serves the search API and a web page (open http://HOST:PORT/). Routes:
   POST /api/search    {text, k?, rerank?, substructure?}   text -> molecules
@@ -42,7 +42,8 @@ export async function run(argv: string[]): Promise<number> {
   const { loadBackend } = await import('../../server/load.js');
   const { buildServer } = await import('../../server/app.js');
   const t0 = Date.now();
-  const backend = await loadBackend({ model: v.model as string | undefined, library: v.library as string | undefined, texts: v.texts as string | undefined, indexDir: v.index as string | undefined, progress: process.stderr });
+  const backend = await loadBackend({ model: v.model as string | undefined, library: v.library as string | undefined, texts: v.texts as string | undefined, indexDir: v.index as string | undefined, progress: process.stderr })
+    .catch((err: Error) => { throw err.name === 'SearchError' || (err as NodeJS.ErrnoException).code === 'ENOENT' ? new CliError(err.message, 1) : err; });
   const app = await buildServer({ backend, maxQueued, timeoutMs: timeoutS * 1000, defaultRerank: rerank, logger: v.log ? { level: 'info' } : false });
   const address = await app.listen({ port, host });
   const i = backend.info;
