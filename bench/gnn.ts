@@ -6,16 +6,13 @@
 //   (data: ../shared/data/chebi20/validation.tsv, or ORMA_DATA for the data folder)
 //
 // Data: the first N×32 ChEBI-20 validation molecules that RDKit parses, as HierGraphs (default options:
-// upward edges only, 'rings' fallback), 32 graphs per batch in one disjoint graph (PyG layout: each
-// graph's nodes atoms, motifs, molecule; indices offset by the nodes before it).
+// upward edges only, 'rings' fallback), batched by the data layer's batchGraphs (the trainer's batching).
 //
-// Model (identical in both):
-//   atom input  = Σ_k Embedding_k(feature k), one table per categorical atom feature (atomFeatureDims()), 300-d
-//   motif input = mean of its member atoms' inputs; molecule input = mean of the motif inputs (of the atoms
-//                 when M = 0), as reference §3.3. Done as one weighted scatter from atoms to nodes
-//                 (the molecule weight of atom a is Σ_{k∋a} 1/(M·|k|)), no type embedding.
-//   [GCNConv(300→300) → Dropout(0.1) → ReLU] ×2 → GCNConv → Dropout → MLP 300-300-300-300 (ReLU,
-//   dropout 0.1 between) → LayerNorm(300), on every node (reference §4).
+// Model: the model's own MoleculeEncoder (src/model/molecule-encoder.ts) at ORMA's size, 300-d, without
+// the node-type embedding ORMA lacks: atoms = Σ_k Embedding_k(feature k); motifs = mean of their atoms,
+// then the molecule = mean of its motifs (its atoms when M = 0), as reference §3.3, through the batch's
+// pooling edges; [GCNConv → Dropout → ReLU] ×2 → GCNConv → Dropout → MLP 300-300-300-300 → LayerNorm on
+// every node (reference §4). The PyTorch twin (bench/reference/gnn_step.py) is the same model op for op.
 //   loss = mean of the squared molecule-node outputs; Adam lr 1e-4.
 // A step = GCN normalisation of the batch's edges (self-loops, degrees, edge weights) + forward + backward
 // + Adam step. The batch's index/feature tensors are built once, outside the timing, on both sides.
@@ -33,159 +30,34 @@ import { tmpdir, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PerformanceObserver, constants as perfConstants, type PerformanceEntry } from 'node:perf_hooks';
-import { Adam, dropout, getNumThreads, keep, liveTensorCount, manualSeed, saveSafetensors, tensor, tidy, zeros, type Tensor } from '../src/tensor/index.js';
-import { Embedding, GCNConv, LayerNorm, MLP, Module, ModuleList, gcnNorm, type GcnGraph } from '../src/nn/index.js';
+import { Adam, dispose, getNumThreads, liveTensorCount, manualSeed, saveSafetensors, tidy, zeros, type Tensor } from '../src/tensor/index.js';
+import { gcnNorm, type Module } from '../src/nn/index.js';
 import { initRDKit, buildHierGraph, type HierGraph } from '../src/chem/index.js';
-import { ATOM_FEATURE_COUNT, atomFeatureDims } from '../src/chem/features.js';
+import { atomFeatureDims } from '../src/chem/features.js';
+import { batchGraphs, type GraphBatch } from '../src/data/graph-batch.js';
+import { MoleculeEncoder } from '../src/model/molecule-encoder.js';
 import { readPairFile } from '../src/data/datasets.js';
 import { machineInfo } from './machine.js';
+import { cpuWindow, type CpuShare } from './stats.js';
 
-export const GNN_BENCH = { hidden: 300, layers: 3, mlpLayers: 3, dropout: 0.1, lr: 1e-4, batchSize: 32 };
+export const GNN_BENCH = { hidden: 300, layers: 3, dropout: 0.1, typeEmbedding: false, lr: 1e-4, batchSize: 32 };
 
-/** A batch of HierGraphs as one disjoint graph, in plain arrays. */
-export interface GraphBatch {
-  numGraphs: number;
-  numNodes: number;
-  numAtoms: number;
-  numMotifs: number;
-  /** [numAtoms × ATOM_FEATURE_COUNT] categorical indices, atoms of graph 0 first. */
-  atomFeatures: Int32Array;
-  /** Directed edges (offset node indices). */
-  edgeSrc: Int32Array;
-  edgeDst: Int32Array;
-  /** Node inputs as a weighted scatter of atom rows: x[poolDst[i]] += poolW[i] · atomX[poolSrc[i]]. */
-  poolSrc: Int32Array;
-  poolDst: Int32Array;
-  poolW: Float32Array;
-  /** Graph of each node. */
-  nodeGraph: Int32Array;
-  /** Node index of each graph's molecule node. */
-  molNode: Int32Array;
-}
+/** The encoder's config for the benchmark: the model's own MoleculeEncoder at ORMA's published size. */
+const encoderConfig = (c: typeof GNN_BENCH) => ({ hidden: c.hidden, layers: c.layers, dropout: c.dropout, typeEmbedding: c.typeEmbedding });
 
-/** Concatenates graphs into one disjoint graph (PyG's Batch layout). */
-export function batchHierGraphs(graphs: HierGraph[]): GraphBatch {
-  let N = 0, A = 0, M = 0, E = 0, P = 0;
-  for (const g of graphs) {
-    N += g.numNodes; A += g.numAtoms; M += g.numMotifs; E += g.edgeSrc.length;
-    // each atom: itself; each membership: motif + molecule; M = 0: every atom to the molecule
-    P += g.numAtoms + 2 * g.motifAtoms.length + (g.numMotifs === 0 ? g.numAtoms : 0);
-  }
-  const b: GraphBatch = {
-    numGraphs: graphs.length, numNodes: N, numAtoms: A, numMotifs: M,
-    atomFeatures: new Int32Array(A * ATOM_FEATURE_COUNT), edgeSrc: new Int32Array(E), edgeDst: new Int32Array(E),
-    poolSrc: new Int32Array(P), poolDst: new Int32Array(P), poolW: new Float32Array(P),
-    nodeGraph: new Int32Array(N), molNode: new Int32Array(graphs.length),
-  };
-  let node = 0, atom = 0, e = 0, p = 0;
-  const pool = (a: number, n: number, w: number) => { b.poolSrc[p] = a; b.poolDst[p] = n; b.poolW[p++] = w; };
-  graphs.forEach((g, gi) => {
-    b.atomFeatures.set(g.atomFeatures, atom * ATOM_FEATURE_COUNT);
-    for (let i = 0; i < g.edgeSrc.length; i++, e++) { b.edgeSrc[e] = node + g.edgeSrc[i]!; b.edgeDst[e] = node + g.edgeDst[i]!; }
-    b.nodeGraph.fill(gi, node, node + g.numNodes);
-    const mol = node + g.numAtoms + g.numMotifs;
-    b.molNode[gi] = mol;
-    for (let a = 0; a < g.numAtoms; a++) pool(atom + a, node + a, 1);
-    for (let k = 0; k < g.numMotifs; k++) {
-      const lo = g.motifOffsets[k]!, hi = g.motifOffsets[k + 1]!;
-      for (let j = lo; j < hi; j++) {
-        pool(atom + g.motifAtoms[j]!, node + g.numAtoms + k, 1 / (hi - lo));
-        pool(atom + g.motifAtoms[j]!, mol, 1 / (g.numMotifs * (hi - lo)));
-      }
-    }
-    if (g.numMotifs === 0) for (let a = 0; a < g.numAtoms; a++) pool(atom + a, mol, 1 / g.numAtoms);
-    node += g.numNodes; atom += g.numAtoms;
-  });
-  return b;
-}
-
-/** The batch as tensors (int64 indices), kept until disposed. */
-export interface BatchTensors {
-  numNodes: number;
-  atomFeatures: Tensor;
-  edgeIndex: Tensor;
-  poolSrc: Tensor;
-  poolDst: Tensor;
-  poolW: Tensor;
-  nodeGraph: Tensor;
-  molNode: Tensor;
-}
-
-export function toTensors(b: GraphBatch): BatchTensors {
-  const long = (a: Int32Array, shape?: number[]) => keep(tidy(() => tensor(a, shape ? { shape } : {}).long()));
-  const edges = new Int32Array(2 * b.edgeSrc.length);
-  edges.set(b.edgeSrc, 0); edges.set(b.edgeDst, b.edgeSrc.length);
+/** The batch tensors the PyTorch twin reads (names as in bench/reference/gnn_step.py). */
+function exportBatch(b: GraphBatch, i: number): Record<string, Tensor> {
   return {
-    numNodes: b.numNodes,
-    atomFeatures: long(b.atomFeatures, [b.numAtoms, ATOM_FEATURE_COUNT]),
-    edgeIndex: long(edges, [2, b.edgeSrc.length]),
-    poolSrc: long(b.poolSrc), poolDst: long(b.poolDst), poolW: keep(tensor(b.poolW)),
-    nodeGraph: long(b.nodeGraph), molNode: long(b.molNode),
+    [`${i}.atom_features`]: b.atomFeatures, [`${i}.atom_node`]: b.atomNode, [`${i}.node_type`]: b.nodeType, [`${i}.edge_index`]: b.edgeIndex,
+    [`${i}.motif_pool_src`]: b.motifPooling.src, [`${i}.motif_pool_dst`]: b.motifPooling.dst, [`${i}.motif_pool_w`]: b.motifPooling.weight,
+    [`${i}.molecule_pool_src`]: b.moleculePooling.src, [`${i}.molecule_pool_dst`]: b.moleculePooling.dst, [`${i}.molecule_pool_w`]: b.moleculePooling.weight,
+    [`${i}.molecule_index`]: b.moleculeIndex,
   };
 }
 
-/** Sum of one embedding per categorical atom feature (OGB's AtomEncoder). */
-class AtomEncoder extends Module {
-  readonly tables: Embedding[];
-  constructor(dims: number[], hidden: number) {
-    super();
-    // std 1/√k so the sum of k rows has unit variance
-    this.tables = this.module('tables', new ModuleList(dims.map((d) => new Embedding(d, hidden, { std: 1 / Math.sqrt(dims.length) })))).items;
-  }
-  forward(features: Tensor): Tensor {
-    let x = this.tables[0]!.forward(features.select(1, 0));
-    for (let k = 1; k < this.tables.length; k++) x = x.add(this.tables[k]!.forward(features.select(1, k)));
-    return x;
-  }
-}
-
-/** ORMA's GCNModel with an atom encoder and mean-pooled motif/molecule inputs. Outputs every node. */
-export class MoleculeGNN extends Module {
-  readonly atoms: AtomEncoder;
-  readonly convs: GCNConv[];
-  readonly mlp: MLP;
-  readonly ln: LayerNorm;
-  constructor(readonly c = GNN_BENCH) {
-    super();
-    this.atoms = this.module('atom_encoder', new AtomEncoder(atomFeatureDims(), c.hidden));
-    this.convs = this.module('convs', new ModuleList(Array.from({ length: c.layers }, () => new GCNConv(c.hidden, c.hidden)))).items;
-    this.mlp = this.module('mlp', new MLP(Array(c.mlpLayers + 1).fill(c.hidden), 'relu', c.dropout));
-    this.ln = this.module('ln', new LayerNorm(c.hidden));
-  }
-  forward(b: BatchTensors, g: GcnGraph): Tensor {
-    const atomX = this.atoms.forward(b.atomFeatures);
-    let x = zeros([b.numNodes, this.c.hidden]).indexAdd(0, b.poolDst, atomX.indexSelect(0, b.poolSrc).mul(b.poolW.unsqueeze(1)));
-    this.convs.forEach((conv, i) => {
-      x = dropout(conv.forward(x, g), this.c.dropout, this.training);
-      if (i < this.convs.length - 1) x = x.relu();
-    });
-    return this.ln.forward(this.mlp.forward(x));
-  }
-}
-
-export const molLoss = (out: Tensor, b: BatchTensors) => out.indexSelect(0, b.molNode).pow(2).mean();
+export const molLoss = (out: Tensor, b: GraphBatch) => out.indexSelect(0, b.moleculeIndex).pow(2).mean();
 
 interface Timing { median_ms: number; min_ms: number; max_ms: number; steps: number; graphs_per_s: number }
-
-/** CPU time other processes took while a block ran: machine busy time (/proc/stat) minus this process's own, in cores. */
-interface CpuShare { wall_s: number; own_s: number; machine_busy_s: number; other_cores: number; minor_faults: number }
-
-function machineBusySeconds(): number {
-  // first line of /proc/stat: user nice system idle iowait irq softirq steal ... in USER_HZ (100/s on Linux)
-  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-  return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100;
-}
-
-/** Starts a measurement window; call the result to close it. */
-function cpuWindow(): () => CpuShare {
-  const w0 = performance.now(), u0 = process.cpuUsage(), m0 = existsSync('/proc/stat') ? machineBusySeconds() : NaN;
-  const f0 = process.resourceUsage().minorPageFault;
-  return () => {
-    const wall = (performance.now() - w0) / 1000, u = process.cpuUsage(u0), own = (u.user + u.system) / 1e6;
-    const busy = existsSync('/proc/stat') ? machineBusySeconds() - m0 : NaN;
-    return { wall_s: wall, own_s: own, machine_busy_s: busy, other_cores: Math.max(0, busy - own) / wall, minor_faults: process.resourceUsage().minorPageFault - f0 };
-  };
-}
 
 type Side = 'orma' | 'torch' | 'torch_jemalloc';
 interface SideRun { times: number[]; rounds: number[]; cpu: CpuShare[] }
@@ -199,9 +71,9 @@ function summarize(times: number[], graphs: number): Timing {
 }
 
 /** Per-part timings of one step, forward+backward each (to find where time goes). */
-function partTimings(model: MoleculeGNN, batches: BatchTensors[], opt: Adam, passes: number): Record<string, number> {
-  const H = model.c.hidden;
-  const med = (fn: (b: BatchTensors) => void) => {
+function partTimings(model: MoleculeEncoder, batches: GraphBatch[], opt: Adam, passes: number): Record<string, number> {
+  const H = model.config.hidden;
+  const med = (fn: (b: GraphBatch) => void) => {
     for (const b of batches) tidy(() => fn(b));
     const t: number[] = [];
     for (let r = 0; r < passes; r++) for (const b of batches) { const t0 = performance.now(); tidy(() => fn(b)); t.push(performance.now() - t0); }
@@ -210,7 +82,6 @@ function partTimings(model: MoleculeGNN, batches: BatchTensors[], opt: Adam, pas
   const conv = model.convs[0]!;
   return {
     gcn_norm_ms: med((b) => { gcnNorm(b.edgeIndex, b.numNodes); }),
-    atom_encoder_fwd_bwd_ms: med((b) => { model.atoms.forward(b.atomFeatures).sum().backward(); zeroGrads(model); }),
     // the aggregation alone: gather rows by source, weight, scatter-add into targets (fwd + bwd)
     aggregation_fwd_bwd_ms: med((b) => {
       const g = gcnNorm(b.edgeIndex, b.numNodes);
@@ -227,14 +98,14 @@ function partTimings(model: MoleculeGNN, batches: BatchTensors[], opt: Adam, pas
       const h = zeros([b.numNodes, H]).uniform_(-1, 1).requiresGrad_(true);
       conv.forward(h, g).sum().backward(); zeroGrads(model);
     }),
-    forward_ms: med((b) => { model.forward(b, gcnNorm(b.edgeIndex, b.numNodes)); }),
-    forward_backward_ms: med((b) => { molLoss(model.forward(b, gcnNorm(b.edgeIndex, b.numNodes)), b).backward(); zeroGrads(model); }),
+    forward_ms: med((b) => { model.forward(b); }),
+    forward_backward_ms: med((b) => { molLoss(model.forward(b), b).backward(); zeroGrads(model); }),
     adam_step_ms: (() => {
       // gradients present on every parameter, then time opt.step alone
       const t: number[] = [];
       for (let r = 0; r < passes * batches.length + 1; r++) {
         const b = batches[r % batches.length]!;
-        tidy(() => { molLoss(model.forward(b, gcnNorm(b.edgeIndex, b.numNodes)), b).backward(); });
+        tidy(() => { molLoss(model.forward(b), b).backward(); });
         const t0 = performance.now(); opt.step(); t.push(performance.now() - t0);
         zeroGrads(model);
       }
@@ -270,22 +141,18 @@ async function main(): Promise<void> {
     try { graphs.push(buildHierGraph(row.smiles)); } catch { skipped++; }
   }
   if (graphs.length < nBatches * bs) throw new Error(`only ${graphs.length} graphs in ${file}, need ${nBatches * bs}`);
-  const plain = Array.from({ length: nBatches }, (_, i) => batchHierGraphs(graphs.slice(i * bs, (i + 1) * bs)));
-  const batches = plain.map(toTensors);
-  const mean = (f: (b: GraphBatch) => number) => plain.reduce((s, b) => s + f(b), 0) / plain.length;
+  const groups = Array.from({ length: nBatches }, (_, i) => graphs.slice(i * bs, (i + 1) * bs));
+  const batches = groups.map((g) => batchGraphs(g));  // index tensors built once, outside the timing
+  const mean = (f: (g: HierGraph[], b: GraphBatch) => number) => groups.reduce((s, g, i) => s + f(g, batches[i]!), 0) / groups.length;
   const threads = getNumThreads();
 
   manualSeed(0);
-  const model = new MoleculeGNN(c).train();
+  const model = new MoleculeEncoder(encoderConfig(c)).train();
   const dir = mkdtempSync(join(tmpdir(), 'orma-gnn-'));
   const weightsFile = join(dir, 'weights.safetensors'), inputsFile = join(dir, 'inputs.safetensors'), parityFile = join(dir, 'parity.safetensors');
   model.save(weightsFile);
   const inputs: Record<string, Tensor> = {};
-  batches.forEach((b, i) => {
-    inputs[`${i}.atom_features`] = b.atomFeatures; inputs[`${i}.edge_index`] = b.edgeIndex;
-    inputs[`${i}.pool_src`] = b.poolSrc; inputs[`${i}.pool_dst`] = b.poolDst; inputs[`${i}.pool_w`] = b.poolW;
-    inputs[`${i}.node_graph`] = b.nodeGraph; inputs[`${i}.mol_node`] = b.molNode;
-  });
+  batches.forEach((b, i) => Object.assign(inputs, exportBatch(b, i)));
   saveSafetensors(inputsFile, inputs, { batches: String(nBatches) });
 
   // Parity: eval mode (no dropout), initial weights, batch 0: every node's output, the loss, every gradient.
@@ -293,7 +160,7 @@ async function main(): Promise<void> {
   tidy(() => {
     model.eval();
     const b = batches[0]!;
-    const out = model.forward(b, gcnNorm(b.edgeIndex, b.numNodes));
+    const out = model.forward(b);
     const loss = molLoss(out, b);
     loss.backward();
     const saved: Record<string, Tensor> = { out: out.detach(), loss: loss.detach().reshape(1) };
@@ -308,8 +175,8 @@ async function main(): Promise<void> {
   // Each side warms up with one untimed pass per round. The machine is shared: every block also records the
   // CPU time other processes used, and this process's minor page faults.
   const opt = new Adam(model.parameters(), { lr: c.lr });
-  const step = (b: BatchTensors) => tidy(() => {
-    const loss = molLoss(model.forward(b, gcnNorm(b.edgeIndex, b.numNodes)), b);
+  const step = (b: GraphBatch) => tidy(() => {
+    const loss = molLoss(model.forward(b), b);
     loss.backward();
     opt.step();
     opt.zeroGrad();
@@ -391,16 +258,16 @@ async function main(): Promise<void> {
     machine: machineInfo(),
     config: {
       model: { ...c, atom_feature_dims: atomFeatureDims(), params: model.numParameters(),
-        inputs: 'atoms: sum of per-feature embeddings; motifs: mean of member atoms; molecule: mean of motifs (atoms if none)',
+        inputs: 'atoms: sum of per-feature embeddings; motifs: mean of member atoms; molecule: mean of motifs (atoms if none); no node-type embedding (typeEmbedding: false, as ORMA)',
         loss: 'mean of squared molecule-node outputs', optimizer: `Adam lr ${c.lr}` },
       data: `ChEBI-20 validation, first ${nBatches * bs} parsable molecules (${skipped} skipped), HierGraph defaults (upward edges, 'rings' fallback)`,
       batches: nBatches, passes, rounds, timed_steps_per_side: rounds * passes * nBatches, threads,
     },
     batch: {
-      graphs: bs, nodes_mean: Number(mean((b) => b.numNodes).toFixed(1)), atoms_mean: Number(mean((b) => b.numAtoms).toFixed(1)),
-      motifs_mean: Number(mean((b) => b.numMotifs).toFixed(1)), edges_mean: Number(mean((b) => b.edgeSrc.length).toFixed(1)),
-      edges_with_self_loops_mean: Number(mean((b) => b.edgeSrc.length + b.numNodes).toFixed(1)),
-      pool_entries_mean: Number(mean((b) => b.poolSrc.length).toFixed(1)),
+      graphs: bs, nodes_mean: Number(mean((_, b) => b.numNodes).toFixed(1)), atoms_mean: Number(mean((g) => g.reduce((n, x) => n + x.numAtoms, 0)).toFixed(1)),
+      motifs_mean: Number(mean((g) => g.reduce((n, x) => n + x.numMotifs, 0)).toFixed(1)), edges_mean: Number(mean((_, b) => b.edgeIndex.size(1)).toFixed(1)),
+      edges_with_self_loops_mean: Number(mean((_, b) => b.edgeIndex.size(1) + b.numNodes).toFixed(1)),
+      pool_entries_mean: Number(mean((_, b) => b.motifPooling.src.size(0) + b.moleculePooling.src.size(0)).toFixed(1)),
     },
     orma,
     torch: torch ? { ...torch, version: torchInfo?.version, threads: torchInfo?.threads } : null,
@@ -414,7 +281,7 @@ async function main(): Promise<void> {
     live_tensors_after: 0,
   };
   opt.dispose();
-  for (const b of batches) for (const t of [b.atomFeatures, b.edgeIndex, b.poolSrc, b.poolDst, b.poolW, b.nodeGraph, b.molNode]) t.dispose();
+  dispose(batches);
   model.dispose();
   result.live_tensors_after = liveTensorCount();
   if (values.keep) log(`inputs kept in ${dir}`); else rmSync(dir, { recursive: true, force: true });

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """One training step of the ORMA-style molecule GNN in PyTorch, the reference for bench/gnn.ts.
 
-The same model, op for op, as MoleculeGNN in bench/gnn.ts (parameter names included), on the batches
-and initial weights that bench/gnn.ts exported as safetensors:
-  atom input = sum of one embedding per categorical atom feature; node inputs = weighted scatter of atom
-  rows (motif = mean of member atoms, molecule = mean of motifs); [GCNConv -> Dropout -> ReLU] x2 ->
+The same model, op for op, as orma's MoleculeEncoder (src/model/molecule-encoder.ts; parameter names
+included) with the options bench/gnn.ts uses, on the batches (src/data/graph-batch.ts) and initial
+weights that bench/gnn.ts exported as safetensors:
+  atom input = sum of one embedding per categorical atom feature, placed at the atom nodes; motif nodes
+  += mean of their atoms, then molecule nodes += mean of their motifs (atoms if none), through the
+  batch's pooling edges; optional node-type embedding; [GCNConv -> Dropout -> ReLU] x2 ->
   GCNConv -> Dropout -> MLP 300-300-300-300 (ReLU, dropout) -> LayerNorm; loss = mean(molecule outputs^2);
   Adam lr 1e-4. GCNConv is PyG's (self-loops, symmetric norm with in-degree + 1, linear, aggregate, bias),
   written with index_select/index_add as PyG's scatter-sum does on CPU.
@@ -42,18 +44,6 @@ class GCNConv(nn.Module):
         return torch.zeros(n, h.shape[1]).index_add(0, dst, msg) + self.bias
 
 
-class AtomEncoder(nn.Module):
-    def __init__(self, dims, h):
-        super().__init__()
-        self.tables = nn.ModuleList(nn.Embedding(d, h) for d in dims)
-
-    def forward(self, f):
-        x = self.tables[0](f[:, 0])
-        for k in range(1, len(self.tables)):
-            x = x + self.tables[k](f[:, k])
-        return x
-
-
 class MLP(nn.Module):
     def __init__(self, sizes, p):
         super().__init__()
@@ -68,33 +58,43 @@ class MLP(nn.Module):
         return x
 
 
-class MoleculeGNN(nn.Module):
+class MoleculeEncoder(nn.Module):
     def __init__(self, c, dims):
         super().__init__()
         h = c["hidden"]
         self.c = c
-        self.atom_encoder = AtomEncoder(dims, h)
+        self.atom_embeddings = nn.ModuleList(nn.Embedding(d, h) for d in dims)
+        if c.get("typeEmbedding", True):
+            self.type_embedding = nn.Embedding(3, h)
         self.convs = nn.ModuleList(GCNConv(h, h) for _ in range(c["layers"]))
-        self.mlp = MLP([h] * (c["mlpLayers"] + 1), c["dropout"])
-        self.ln = nn.LayerNorm(h)
+        self.mlp = MLP([h] * 4, c["dropout"])
+        self.norm = nn.LayerNorm(h)
 
     def forward(self, b, g):
-        atom_x = self.atom_encoder(b["atom_features"])
-        x = torch.zeros(g[3], self.c["hidden"]).index_add(0, b["pool_dst"], atom_x.index_select(0, b["pool_src"]) * b["pool_w"].unsqueeze(1))
+        f = b["atom_features"]
+        atoms = self.atom_embeddings[0](f[:, 0])
+        for k in range(1, len(self.atom_embeddings)):
+            atoms = atoms + self.atom_embeddings[k](f[:, k])
+        x = torch.zeros(g[3], self.c["hidden"]).index_add(0, b["atom_node"], atoms)
+        for kind in ("motif", "molecule"):
+            if b[f"{kind}_pool_src"].numel():
+                x = x.index_add(0, b[f"{kind}_pool_dst"], x.index_select(0, b[f"{kind}_pool_src"]) * b[f"{kind}_pool_w"])
+        if hasattr(self, "type_embedding"):
+            x = x + self.type_embedding(b["node_type"])
         for i, conv in enumerate(self.convs):
             x = F.dropout(conv(x, g), self.c["dropout"], self.training)
             if i < len(self.convs) - 1:
                 x = F.relu(x)
-        return self.ln(self.mlp(x))
+        return self.norm(self.mlp(x))
 
 
 def graph(b):
-    n = b["node_graph"].numel()
+    n = b["node_type"].numel()
     return (*gcn_norm(b["edge_index"], n), n)
 
 
 def mol_loss(out, b):
-    return out.index_select(0, b["mol_node"]).pow(2).mean()
+    return out.index_select(0, b["molecule_index"]).pow(2).mean()
 
 
 def median(xs):
@@ -134,7 +134,7 @@ def parity(model, b, ref):
         grad_abs = max(grad_abs, d)
         if rel > grad_rel:
             grad_rel, worst = rel, name
-    mol = b["mol_node"]
+    mol = b["molecule_index"]
     res = {
         "out_max_abs_diff": (out.detach() - ref["out"]).abs().max().item(),
         "out_max_abs": out.detach().abs().max().item(),
@@ -189,7 +189,6 @@ def parts(model, batches, opt, passes):
 
     return {
         "gcn_norm_ms": med(lambda b: graph(b)),
-        "atom_encoder_fwd_bwd_ms": med(lambda b: (model.atom_encoder(b["atom_features"]).sum().backward(), zero())),
         "aggregation_fwd_bwd_ms": med(lambda b: agg(b, True)),
         "aggregation_fwd_ms": med(lambda b: agg(b, False)),
         "gcn_layer_fwd_bwd_ms": med(layer),
@@ -215,11 +214,13 @@ def main():
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     w = st_io.load(a.weights)
-    dims = [w[f"atom_encoder.tables.{k}.weight"].shape[0] for k in range(len([n for n in w if n.startswith("atom_encoder.tables.")]))]
-    model = MoleculeGNN(c, dims)
+    dims = [w[f"atom_embeddings.{k}.weight"].shape[0] for k in range(len([n for n in w if n.startswith("atom_embeddings.")]))]
+    model = MoleculeEncoder(c, dims)
     model.load_state_dict(w, strict=True)
     t = st_io.load(a.inputs)
-    batches = [{k: t[f"{i}.{k}"] for k in ("atom_features", "edge_index", "pool_src", "pool_dst", "pool_w", "node_graph", "mol_node")}
+    keys = ("atom_features", "atom_node", "node_type", "edge_index", "motif_pool_src", "motif_pool_dst", "motif_pool_w",
+            "molecule_pool_src", "molecule_pool_dst", "molecule_pool_w", "molecule_index")
+    batches = [{k: t[f"{i}.{k}"] for k in keys}
                for i in range(a.batches)]
     res = {"torch_version": torch.__version__, "threads": torch.get_num_threads()}
     if a.parity:

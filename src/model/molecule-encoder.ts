@@ -10,11 +10,13 @@ export interface MoleculeEncoderConfig {
   hidden: number;
   layers: number;
   dropout: number;
+  /** Add a learned embedding of the node type (atom, motif, molecule). Default true; ORMA has none. */
+  typeEmbedding?: boolean;
 }
 
 export class MoleculeEncoder extends Module {
   readonly atomEmbeddings: Embedding[];
-  readonly typeEmbedding: Embedding;
+  readonly typeEmbedding: Embedding | null;
   readonly convs: GCNConv[];
   readonly mlp: MLP;
   readonly norm: LayerNorm;
@@ -24,7 +26,7 @@ export class MoleculeEncoder extends Module {
     super();
     const d = config.hidden;
     this.atomEmbeddings = this.module('atom_embeddings', new ModuleList(atomFeatureDims().map((n) => new Embedding(n, d, { std: 1 / Math.sqrt(ATOM_FEATURE_COUNT) })))).items;
-    this.typeEmbedding = this.module('type_embedding', new Embedding(3, d, { std: 0.1 }));
+    this.typeEmbedding = config.typeEmbedding === false ? null : this.module('type_embedding', new Embedding(3, d, { std: 0.1 }));
     this.convs = this.module('convs', new ModuleList(Array.from({ length: config.layers }, () => new GCNConv(d, d)))).items;
     this.mlp = this.module('mlp', new MLP([d, d, d, d], 'relu', config.dropout));
     this.norm = this.module('norm', new LayerNorm(d));
@@ -49,7 +51,7 @@ export class MoleculeEncoder extends Module {
     let x = zeros([b.numNodes, this.config.hidden], { dtype: atoms.dtype }).indexAdd(0, b.atomNode, atoms);
     x = addPooled(x, b.motifPooling);
     x = addPooled(x, b.moleculePooling);
-    return x.add(this.typeEmbedding.forward(b.nodeType));
+    return this.typeEmbedding ? x.add(this.typeEmbedding.forward(b.nodeType)) : x;
   }
 }
 
