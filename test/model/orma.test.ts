@@ -102,3 +102,31 @@ test('a few steps on six pairs overfit them', async () => {
   dispose(batch.graphs);
   assert.equal(liveTensorCount(), before, 'tensors leaked');
 });
+
+test('a molecule without motifs scores at the mid grain as a one-motif molecule (its molecule node), or 0 with zeroMotifs none', async () => {
+  await initRDKit();
+  const naphthalene = buildHierGraph('c1ccc2ccccc2c1', { noBricsFallback: 'none' });
+  assert.equal(naphthalene.numMotifs, 0);
+  const texts = tokenizer.encodeBatch([PAIRS[0]![1], PAIRS[1]![1]]);
+  for (const zeroMotifs of ['molecule', 'none'] as const) {
+    manualSeed(5);
+    const model = new Orma({ ...CONFIG, zeroMotifs }, BERT).eval();
+    noGrad(() => tidy(() => {
+      const graphs = batchGraphs([naphthalene, buildHierGraph(PAIRS[0]![0])]);
+      const m = model.encodeMolecules(graphs);
+      const mid = model.scores(model.encodeText(texts), m).mid;
+      const scale = model.scales().mid as ReturnType<typeof mid.select>;
+      const cosines = mid.div(scale).toNumbers();
+      if (zeroMotifs === 'none') {
+        assert.equal(cosines[0], 0); assert.equal(cosines[2], 0);
+      } else {
+        // its one key is the motif head applied to its molecule node
+        const expected = model.motifHead.forward(model.molecules.forward(graphs).indexSelect(0, graphs.moleculeIndex)).select(0, 0);
+        assert.ok(m.motifs.select(0, 0).select(0, 0).sub(expected).abs().max().item() < 1e-5);
+        for (const c of [cosines[0]!, cosines[2]!]) assert.ok(c !== 0 && Math.abs(c) <= 1 + 1e-5, `cosine ${c}`);
+      }
+      assert.ok(cosines.every(Number.isFinite));
+    }));
+    model.dispose();
+  }
+});
