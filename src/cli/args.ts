@@ -39,3 +39,19 @@ export function numberFlag(value: string | undefined, name: string, fallback: nu
   if (!Number.isFinite(n)) throw new CliError(`--${name} must be a number, got '${value}'`);
   return n;
 }
+
+/**
+ * Graceful stops for long jobs: the first SIGINT/SIGTERM asks the job to save and stop (`requested()`
+ * turns true), a second one exits 130 at once. `release()` removes the handlers.
+ */
+export function stopOnSignals(label: string, what = 'saving a checkpoint'): { requested: () => boolean; release: () => void } {
+  let count = 0;
+  const handler = () => {
+    count++;
+    if (count > 1) process.exit(130);
+    console.error(`\n${label}: stopping after this step and ${what} (Ctrl-C again to abort without saving)`);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return { requested: () => count > 0, release: () => { process.off('SIGINT', handler); process.off('SIGTERM', handler); } };
+}

@@ -1,7 +1,7 @@
 // `orma pretrain-text`: masked-language-model pre-training of the text encoder on training descriptions.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CliError, numberFlag, parseCommandArgs } from '../args.js';
+import { CliError, numberFlag, parseCommandArgs, stopOnSignals } from '../args.js';
 import { DEFAULT_MODEL_DIR } from '../../util/paths.js';
 import type { PRETRAIN_DEFAULTS } from '../../train/pretrain-text.js';
 
@@ -75,13 +75,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const texts = rows.map((r) => r.text);
   const validationTexts = typeof v.val === 'string' ? readTexts(v.val) : undefined;
-  let stopRequests = 0;
-  const onSigint = () => {
-    stopRequests++;
-    if (stopRequests > 1) process.exit(130);
-    console.error('\npretrain-text: stopping after this step and saving a checkpoint (Ctrl-C again to abort without saving)');
-  };
-  process.on('SIGINT', onSigint);
+  const stop = stopOnSignals('pretrain-text');
   if (!quiet) console.error(`pretrain-text: ${texts.length} training texts${validationTexts ? `, ${validationTexts.length} validation texts` : ''}`);
   try {
     const result = await pretrainText({
@@ -91,12 +85,12 @@ export async function run(argv: string[]): Promise<number> {
       maskProb: setting('mask-prob', 'maskProb'), clip: setting('clip', 'clip'), seed: setting('seed', 'seed'),
       checkpointEvery: setting('checkpoint-every', 'checkpointEvery'),
       maxSteps: v['max-steps'] === undefined ? undefined : numberFlag(v['max-steps'] as string, 'max-steps', 0),
-      resume: Boolean(v.resume), shouldStop: () => stopRequests > 0, progress: quiet ? null : process.stderr,
+      resume: Boolean(v.resume), shouldStop: stop.requested, progress: quiet ? null : process.stderr,
     });
     console.log(JSON.stringify({ out: v.out, ...result }));
-    return stopRequests > 0 ? 130 : 0;
+    return stop.requested() ? 130 : 0;
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.release();
   }
 }
 

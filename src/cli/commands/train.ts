@@ -1,6 +1,6 @@
 // `orma train`: trains an ORMA model from one JSON config (see src/train/config.ts for every field and
 // its default), with key=value overrides, validation, best/ and last/ checkpoints, Ctrl-C and --resume.
-import { CliError, numberFlag, parseCommandArgs } from '../args.js';
+import { CliError, numberFlag, parseCommandArgs, stopOnSignals } from '../args.js';
 
 const HELP = `usage: orma train --config FILE --out RUN_DIR [--resume] [--max-steps N] [--budget 2h] [key=value ...]
 
@@ -48,28 +48,20 @@ export async function run(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   }
-  let stopRequests = 0;
-  const onSigint = () => {
-    stopRequests++;
-    if (stopRequests > 1) process.exit(130);
-    console.error('\ntrain: stopping after this step and saving last/ (Ctrl-C again to abort without saving)');
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const stop = stopOnSignals('train', 'saving last/');
   const { trainOrma } = await import('../../train/train-orma.js');
   try {
     const result = await trainOrma({
-      config, out: v.out, resume: Boolean(v.resume), shouldStop: () => stopRequests > 0,
+      config, out: v.out, resume: Boolean(v.resume), shouldStop: stop.requested,
       maxSteps: v['max-steps'] === undefined ? undefined : numberFlag(v['max-steps'] as string, 'max-steps', 0),
       progress: v.quiet ? null : process.stderr, log: v.quiet ? () => {} : undefined,
     });
     console.log(JSON.stringify({ out: v.out, ...result }));
-    return stopRequests > 0 ? 130 : 0;
+    return stop.requested() ? 130 : 0;
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    stop.release();
   }
 }
