@@ -22,15 +22,17 @@ export const DEFAULT_ORMA: OrmaConfig = {
   detachNodeVectors: false,
   zeroMotifs: 'molecule',
   expTemp: false,
+  pairing: 'all',
 };
 
 /**
  * The published code's behaviour (reference §12): argmin assignment, detached atom/motif vectors, raw
- * dot-product logits with the exp(temp) multiplier, zero-motif molecules scoring 0 at the mid grain.
- * Still computed for every pair with padding masked (pairwise scores are what retrieval needs).
+ * dot-product logits with the exp(temp) multiplier, zero-motif molecules scoring 0 at the mid grain,
+ * fine grains for same-slot pairs only. Padding stays masked (the official sums over fixed 256/580/140
+ * slots make a score depend on the padding; with dynamic padding that would be the batch's).
  */
 export const OFFICIAL_SWITCHES: Partial<OrmaConfig> = {
-  otPick: 'argmin', detachNodeVectors: true, logitScale: 'official', expTemp: true, zeroMotifs: 'none',
+  otPick: 'argmin', detachNodeVectors: true, logitScale: 'official', expTemp: true, zeroMotifs: 'none', pairing: 'same-slot',
 };
 
 /** Named presets for configs and the CLI. */

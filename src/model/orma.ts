@@ -10,7 +10,7 @@ import type { PaddedBatch } from '../text/padding.js';
 import type { GraphBatch } from '../data/graph-batch.js';
 import { MoleculeEncoder, type MoleculeEncoderConfig } from './molecule-encoder.js';
 import { TextEncoder, type TextVectors } from './text-encoder.js';
-import { globalScores, localScores, midScores, type ChunkOptions } from './scores.js';
+import { globalScores, localScores, localScoresSameSlot, midScores, midScoresSameSlot, type ChunkOptions } from './scores.js';
 import { combineGrains, grainWeights, symmetricInfoNce, type Combine, type GrainWeights } from './losses.js';
 
 export interface OrmaConfig {
@@ -39,6 +39,12 @@ export interface OrmaConfig {
   zeroMotifs: 'molecule' | 'none';
   /** Official behaviour: every vector × exp(temp), temp learnable from 0.07 (only the global logits feel it). */
   expTemp: boolean;
+  /**
+   * 'all': the fine grains are computed for every (text, molecule) pair. 'same-slot': only for the pairs
+   * of the same batch slot, as the official code trains (reference §12 item 4; paired batches, training
+   * mode only: in eval mode every pair is scored, since same-slot scores leak the answer at evaluation).
+   */
+  pairing: 'all' | 'same-slot';
 }
 
 export interface MoleculeVectors {
@@ -127,8 +133,12 @@ export class Orma extends Module {
     const scaled = (x: Tensor, k: Tensor | number) => (typeof k === 'number' ? (k === 1 ? x : x.mul(k)) : x.mul(k));
     const global = scaled(globalScores(t.sentence, m.molecule, { cosine }), s.global);
     if (o.grains === 'global') return { global, local: global.mul(0), mid: global.mul(0), fused: global };
-    const local = weights.local === 0 ? global.mul(0) : scaled(localScores(t.tokens, t.mask, m.atoms, m.atomMask, { cosine, budget: o.budget }), s.local);
-    const mid = weights.mid === 0 ? global.mul(0) : scaled(midScores(t.multiTokens, t.mask, m.motifs, m.motifMask,
+    // same-slot pairing shapes the training loss only; evaluation and search always score true pairs
+    const sameSlot = (c.pairing ?? 'all') === 'same-slot' && this.training;
+    if (sameSlot && t.sentence.size(0) !== m.molecule.size(0)) throw new Error(`pairing 'same-slot' needs paired batches (${t.sentence.size(0)} texts, ${m.molecule.size(0)} molecules)`);
+    const localFn = sameSlot ? localScoresSameSlot : localScores, midFn = sameSlot ? midScoresSameSlot : midScores;
+    const local = weights.local === 0 ? global.mul(0) : scaled(localFn(t.tokens, t.mask, m.atoms, m.atomMask, { cosine, budget: o.budget }), s.local);
+    const mid = weights.mid === 0 ? global.mul(0) : scaled(midFn(t.multiTokens, t.mask, m.motifs, m.motifMask,
       { pick: c.otPick, beta: c.otBeta, iterations: c.otIterations, cosine, budget: o.budget }), s.mid);
     return { global, local, mid, fused: combineGrains({ global, local, mid }, weights) };
   }

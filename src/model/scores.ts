@@ -196,3 +196,36 @@ export function midScores(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, mot
     return pairScore(u, v, o.cosine);
   });
 }
+
+/**
+ * The official code's pairing (reference §12 item 4), for paired batches (text b describes molecule b):
+ * the grouping and the OT are computed only for the same-slot pairs (b, b), and logit[i, j] = u_i · v_j
+ * mixes text i's pooled vector with the vector of the pair (j, j). Not a function of (text i, molecule j)
+ * alone — a faithful switch, not something to retrieve with. The diagonal equals the pairwise scores.
+ */
+export function localScoresSameSlot(tokens: Tensor, tokenMask: Tensor, atoms: Tensor, atomMask: Tensor, o: GroupedOptions = {}): Tensor {
+  const qm = tokenMask.to(tokens.dtype as 'float32');
+  const u = ln0(normalize(tokens, -1).mul(qm.unsqueeze(-1)).sum(-2));                          // [B, D]
+  const v = groupedKeyVectors(einsum('bnd,bkd->bnk', tokens, atoms).unsqueeze(0), qm.unsqueeze(0), atoms, atomMask);  // [1, B, D]
+  return pairScore(u.unsqueeze(1), v, o.cosine);
+}
+
+/** The mid grain with the official same-slot pairing (see localScoresSameSlot). */
+export function midScoresSameSlot(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, motifMask: Tensor, o: MidOptions = {}): Tensor {
+  const dtype = tokens.dtype as 'float32';
+  const [b, n] = tokens.shape as [number, number, number];
+  const m = motifs.size(1);
+  const rowMask = tokenMask.unsqueeze(0), colMask = motifMask.unsqueeze(0);                     // [1, B, n], [1, B, m]
+  const onehot = noGrad(() => {
+    const cost = einsum('bnd,bmd->bnm', normalize(tokens.detach(), -1), normalize(motifs.detach(), -1)).rsub(1).unsqueeze(0);
+    const masks = { rowMask: rowMask.expand(1, b, n), colMask: colMask.expand(1, b, m) };
+    const assign = assignTokens(ipotPlan(cost, { ...masks, beta: o.beta, iterations: o.iterations }), o.pick ?? 'argmax', masks);
+    return assign.oneHot(m).to(dtype).mul(rowMask.to(dtype).unsqueeze(-1));                      // [1, B, n, m]
+  });
+  const tokenCounts = onehot.sum(2);                                                              // [1, B, m]
+  const multiToken = einsum('abnm,bnd->abmd', onehot, tokens).div(tokenCounts.clampMin(1).unsqueeze(-1));
+  const phraseMask = tokenCounts.gt(0).logicalAnd(colMask.to('bool')).to(dtype);
+  const u = ln0(normalize(multiToken, -1).mul(phraseMask.unsqueeze(-1)).sum(-2));                 // [1, B, D]
+  const v = groupedKeyVectors(einsum('abmd,bkd->abmk', multiToken, motifs), phraseMask, motifs, motifMask);
+  return pairScore(u.transpose(0, 1), v, o.cosine);
+}

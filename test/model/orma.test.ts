@@ -130,3 +130,23 @@ test('a molecule without motifs scores at the mid grain as a one-motif molecule 
     model.dispose();
   }
 });
+
+test('the official preset trains (same-slot pairing, raw logits, argmin) and still scores any pair in eval mode', async () => {
+  const { ORMA_PRESETS } = await import('../../src/model/config.js');
+  manualSeed(6);
+  const model = new Orma({ ...ORMA_PRESETS.official, dim: 16, molecule: CONFIG.molecule }, BERT).train();
+  const batch = await data([0, 1, 2, 3]);
+  tidy(() => {
+    const loss = model.loss(model.scores(model.encodeText(batch.texts), model.encodeMolecules(batch.graphs)));
+    assert.ok(Number.isFinite(loss.total.item()));
+    loss.total.backward();
+    assert.ok(model.temp!.grad!.abs().item() > 0, 'the official exp(temp) gets a gradient');
+  });
+  model.eval();
+  const one = await data([2]);
+  noGrad(() => tidy(() => {
+    const s = model.scores(model.encodeText(one.texts), model.encodeMolecules(batch.graphs));
+    assert.deepEqual(s.fused.shape, [1, 4]);
+  }));
+  model.dispose(); dispose(batch.graphs); dispose(one.graphs);
+});

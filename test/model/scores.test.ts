@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cat, crossEntropy, manualSeed, randn, setDefaultDtype, tensor, tidy, zeros, type Tensor } from '../../src/tensor/index.js';
-import { globalScores, groupedScores, midScores } from '../../src/model/scores.js';
+import { globalScores, groupedScores, localScoresSameSlot, midScores, midScoresSameSlot } from '../../src/model/scores.js';
 import { symmetricInfoNce } from '../../src/model/losses.js';
 import { assertGradcheck } from '../helpers/gradcheck.js';
 
@@ -94,4 +94,19 @@ test('symmetric InfoNCE is the mean of the two cross-entropies', () => tidy(() =
   const labels = tensor([0, 1, 2, 3, 4], { dtype: 'int64' });
   const ref = crossEntropy(logits, labels).add(crossEntropy(logits.transpose(0, 1), labels)).mul(0.5).item();
   assert.ok(Math.abs(symmetricInfoNce(logits).item() - ref) < 1e-6);
+}));
+
+test('same-slot pairing (official): its diagonal is the pairwise diagonal, its off-diagonal mixes pairs', () => tidy(() => {
+  manualSeed(21);
+  const tokens = randn([3, 6, 8]), tokMask = tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 0]]);
+  const atoms = randn([3, 5, 8]), atomMask = tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 1, 1, 1, 0]]);
+  const motifs = randn([3, 3, 8]), motifMask = tensor([[1, 1, 1], [1, 0, 0], [1, 1, 0]]);
+  for (const [pairwise, sameSlot] of [
+    [groupedScores(tokens, tokMask, atoms, atomMask), localScoresSameSlot(tokens, tokMask, atoms, atomMask)],
+    [midScores(tokens, tokMask, motifs, motifMask), midScoresSameSlot(tokens, tokMask, motifs, motifMask)],
+  ] as const) {
+    const a = mat(pairwise), b = mat(sameSlot);
+    for (let i = 0; i < 3; i++) assert.ok(Math.abs(a[i]![i]! - b[i]![i]!) < 1e-4, `diagonal ${i}: ${a[i]![i]} vs ${b[i]![i]}`);
+    assert.ok(Math.abs(a[0]![1]! - b[0]![1]!) > 1e-4, 'off-diagonal same-slot scores should differ from the pairwise ones');
+  }
 }));
