@@ -2,11 +2,16 @@
 // pairs in length-bucketed batches (as the trainer makes them), with a per-part breakdown, the fine
 // grains' own forward + backward, the global-only step with the same encoders on the same batches, and
 // the peak RSS of one step on the worst batch of the data (the 574-atom molecule with a 256-token text).
-//   node dist/bench/orma.js [--json] [--steps N] [--batch N] [--no-worst]   (data: ../shared/data or ORMA_DATA)
-import { existsSync } from 'node:fs';
+// With --torch, the same step in PyTorch 1.13 (bench/reference/orma_step.py; python3-torch, and libjemalloc2 for jemalloc with page
+// return off, the fairest set-up) on the same weights and batches: loss and gradients compared, times.
+//   node dist/bench/orma.js [--json] [--steps N] [--batch N] [--no-worst] [--torch]   (data: ../shared/data or ORMA_DATA)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AdamW, manualSeed, tidy, type Tensor } from '../src/tensor/index.js';
+import { AdamW, dispose, getNumThreads, keep, manualSeed, saveSafetensors, tensor, tidy, zeros, type Tensor } from '../src/tensor/index.js';
 import { buildHierGraph, initRDKit, type HierGraph } from '../src/chem/index.js';
 import { BertTokenizer } from '../src/text/index.js';
 import { padSequences } from '../src/text/padding.js';
@@ -21,7 +26,7 @@ import { localScores, midScores } from '../src/model/scores.js';
 import { DEFAULT_MODEL_DIR } from '../src/util/paths.js';
 import { machineInfo } from './machine.js';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, steps: { type: 'string' }, batch: { type: 'string' }, 'no-worst': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, steps: { type: 'string' }, batch: { type: 'string' }, 'no-worst': { type: 'boolean' }, torch: { type: 'boolean' } } });
 const steps = Number(values.steps ?? 8), batchSize = Number(values.batch ?? 32);
 const file = join(resolve(process.env.ORMA_DATA ?? '../shared/data'), 'chebi20', 'validation.tsv');
 if (!existsSync(file)) throw new Error(`${file} not found: set ORMA_DATA to the shared data folder`);
@@ -76,6 +81,64 @@ function fineGrains(b: (typeof batches)[number]): { local: number; mid: number }
   });
 }
 
+/** The PyTorch twin on the same initial weights and batches (run before any orma step changes the weights). */
+function torchReference(): Record<string, unknown> | null {
+  const dir = mkdtempSync(join(tmpdir(), 'orma-step-'));
+  try {
+    model.save(join(dir, 'weights.safetensors'));
+    const inputs: Record<string, Tensor> = {};
+    tidy(() => {
+      batches.forEach((b, i) => {
+        const g = batchGraphs(b.graphs), shape = [b.texts.batchSize, b.texts.seqLength];
+        const u8 = (t: Tensor) => t.to('uint8');
+        Object.assign(inputs, keepAll({
+          [`${i}.input_ids`]: tensor(b.texts.inputIds, { dtype: 'int32', shape }).long(), [`${i}.attention_mask`]: tensor(b.texts.attentionMask, { dtype: 'int32', shape }),
+          [`${i}.atom_features`]: g.atomFeatures, [`${i}.atom_node`]: g.atomNode, [`${i}.node_type`]: g.nodeType, [`${i}.edge_index`]: g.edgeIndex,
+          [`${i}.motif_pool_src`]: g.motifPooling.src, [`${i}.motif_pool_dst`]: g.motifPooling.dst, [`${i}.motif_pool_w`]: g.motifPooling.weight,
+          [`${i}.molecule_pool_src`]: g.moleculePooling.src, [`${i}.molecule_pool_dst`]: g.moleculePooling.dst, [`${i}.molecule_pool_w`]: g.moleculePooling.weight,
+          [`${i}.atom_index`]: g.atomIndex, [`${i}.atom_mask`]: u8(g.atomMask), [`${i}.motif_index`]: g.motifOrMoleculeIndex, [`${i}.motif_mask`]: u8(g.motifOrMoleculeMask),
+          [`${i}.molecule_index`]: g.moleculeIndex,
+        }));
+      });
+    });
+    saveSafetensors(join(dir, 'inputs.safetensors'), inputs);
+    dispose(inputs);
+    // orma's eval-mode loss and gradients on batch 0, the initial weights
+    tidy(() => {
+      model.eval();
+      const b = batches[0]!;
+      const l = model.loss(model.scores(model.encodeText(b.texts), model.encodeMolecules(batchGraphs(b.graphs))));
+      l.total.backward();
+      const saved: Record<string, Tensor> = { loss: l.total.detach().reshape(1), grains: tensorOf([l.global.item(), l.local.item(), l.mid.item()]) };
+      for (const [name, p] of model.namedParameters()) saved[`grad.${name}`] = p.grad ?? zeros(p.shape);
+      saveSafetensors(join(dir, 'parity.safetensors'), saved);
+      opt.zeroGrad();
+      model.train();
+    });
+    const script = fileURLToPath(new URL('../../bench/reference/orma_step.py', import.meta.url));
+    const jemalloc = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
+    const env = existsSync(jemalloc) ? { ...process.env, LD_PRELOAD: jemalloc, MALLOC_CONF: 'dirty_decay_ms:-1,muzzy_decay_ms:-1' } : process.env;
+    const r = spawnSync('/usr/bin/python3', [script, '--weights', join(dir, 'weights.safetensors'), '--inputs', join(dir, 'inputs.safetensors'),
+      '--parity', join(dir, 'parity.safetensors'), '--batches', String(batches.length), '--threads', String(getNumThreads()),
+      '--config', JSON.stringify({ orma: DEFAULT_ORMA, bert })], { encoding: 'utf8', env, maxBuffer: 1 << 26 });
+    if (r.status !== 0) { process.stderr.write(`orma_step.py failed: ${r.stderr.slice(-3000)}\n`); return null; }
+    const out = JSON.parse(r.stdout) as { times_ms: number[]; parity: unknown; torch_version: string; threads: number; cpu: unknown };
+    const sorted = [...out.times_ms].sort((a, b) => a - b);
+    return { version: out.torch_version, threads: out.threads, jemalloc: existsSync(jemalloc), step_ms_median: Number(sorted[Math.floor(sorted.length / 2)]!.toFixed(1)),
+      step_ms_mean: Number((out.times_ms.reduce((a, b) => a + b, 0) / out.times_ms.length).toFixed(1)), parity: out.parity, cpu: out.cpu };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function keepAll(x: Record<string, Tensor>): Record<string, Tensor> {
+  for (const t of Object.values(x)) keep(t);
+  return x;
+}
+
+const tensorOf = (values: number[]) => tensor(Float32Array.from(values), { dtype: 'float32', shape: [values.length] });
+const torchResult = values.torch ? torchReference() : null;
+
 const zero = (): Parts => ({ text: 0, molecules: 0, scores: 0, backward: 0, optimizer: 0, total: 0 });
 const orma = zero(), globalOnly = zero();
 const fine = { local: 0, mid: 0 };
@@ -126,6 +189,8 @@ const result = {
   fine_grains_forward_backward_ms: { local: per(fine.local), mid: per(fine.mid), both: per(fine.local + fine.mid) },
   worst_batch: worst,
   pairs_per_second: Number((batchSize * steps / (orma.total / 1000)).toFixed(1)),
+  torch: torchResult,
+  ratio_orma_over_torch: torchResult ? Number((orma.total / steps / (torchResult.step_ms_median as number)).toFixed(3)) : null,
 };
 console.log(JSON.stringify(result, null, values.json ? undefined : 2));
 opt.dispose(); model.dispose();
