@@ -142,7 +142,9 @@ function groupedKeyVectors(sim: Tensor, qm: Tensor, keys: Tensor, kMask: Tensor)
   // a row, so it cancels in the row normalisation and is not computed; +δ keeps a query whose keys all
   // score the same uniform. A molecule without real keys gets weights 0 (the clamp keeps its empty min finite).
   const lo = sim.maskedFill(real.logicalNot(), Infinity).min(-1, true).values.clamp(-1e30, 1e30);
-  const shifted = sim.sub(lo.sub(1e-6)).mul(real.to(sim.dtype as 'float32'));
+  // (sim − lo) first, then +δ: folding δ into lo first loses it in float32 once |lo| > ~8, and a row with
+  // one real key (a one-motif molecule) then sums to 0 and its gradient overflows (NaN)
+  const shifted = sim.sub(lo).add(1e-6).mul(real.to(sim.dtype as 'float32'));
   const w = shifted.div(shifted.sum(-1, true).clampMin(1e-30));
   // Σ_t norm(G_t) with G_t = Σ_k w_tk K_k, without materialising G [bt, bm, n, D]:
   // ‖G_t‖² = w_t (K Kᵀ) w_tᵀ, and Σ_t G_t / ‖G_t‖ = (Σ_t w_t / ‖G_t‖) K. Exact, with k² in place of k·D work.

@@ -80,6 +80,22 @@ export interface TrainResult {
 
 const MAX_SKIPS_IN_A_ROW = 5;
 
+/** A run that cannot go on (divergence): the CLI prints the message alone. */
+export class TrainingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingError';
+  }
+}
+
+function loadStep(dir: string): number | string {
+  try {
+    return (JSON.parse(readFileSync(join(checkpointDir(dir)!, 'trainer-state.json'), 'utf8')) as TrainerState).step;
+  } catch {
+    return '?';
+  }
+}
+
 export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
   const c = o.config, log = o.log ?? ((l: string) => console.error(l));
   const lastDir = join(o.out, 'last'), bestDir = join(o.out, 'best');
@@ -237,7 +253,10 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
       scheduler.step();
       if (r.skipped) {
         state.skippedSteps++;
-        if (++skipsInARow >= MAX_SKIPS_IN_A_ROW) throw new Error(`training diverged: ${skipsInARow} steps in a row had a non-finite loss or gradient (step ${state.step}); lower optim.lr or check the data`);
+        if (++skipsInARow >= MAX_SKIPS_IN_A_ROW) {
+          throw new TrainingError(`training diverged: ${skipsInARow} steps in a row had a non-finite loss or gradient (step ${state.step}); ` +
+            `${join(o.out, 'last')} holds the last good checkpoint (step ${checkpointDir(lastDir) ? loadStep(lastDir) : 'none'}): lower optim.lr and --resume, or check the data`);
+        }
       } else {
         skipsInARow = 0;
         for (const [k, v] of Object.entries(r.losses)) ema[k] = ema[k] === undefined ? v : 0.98 * ema[k]! + 0.02 * v;

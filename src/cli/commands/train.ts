@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
   const stop = stopOnSignals('train', 'saving last/');
-  const { trainOrma } = await import('../../train/train-orma.js');
+  const { TrainingError, trainOrma } = await import('../../train/train-orma.js');
   try {
     const result = await trainOrma({
       config, out: v.out, resume: Boolean(v.resume), shouldStop: stop.requested,
@@ -60,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
     return stop.requested() ? 130 : 0;
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
+    if (err instanceof TrainingError) throw new CliError(err.message, 1);
     throw err;
   } finally {
     stop.release();
