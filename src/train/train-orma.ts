@@ -182,6 +182,8 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
   const files = () => ({ 'config.json': JSON.stringify(bundle.config, null, 2) + '\n', 'vocab.txt': bundle.tokenizer.vocab.toText(), 'train-config.json': JSON.stringify(c, null, 2) + '\n' });
   const save = (dir: string) => saveCheckpoint(dir, { model: Object.fromEntries(named), optimizer: opt.state(), state, files: files() });
   let lastValidation: ValidationRecord | null = null;
+  // a resumed run redoes the steps after its checkpoint: drop their old log lines
+  if (resumeFrom) truncateMetrics(metricsPath, state.step);
   const curves = readCurves(metricsPath);
 
   const validate = (): ValidationRecord => {
@@ -337,6 +339,16 @@ function sameMolecule(pairs: Pair[]): ReturnType<typeof tensor> | undefined {
 }
 
 const fmt = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(3));
+
+/** Keeps the log lines of steps ≤ `step` (lines cut by a kill are dropped too). */
+function truncateMetrics(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const kept = readFileSync(path, 'utf8').split('\n').filter((line) => {
+    if (!line) return false;
+    try { return ((JSON.parse(line) as { step?: number }).step ?? 0) <= step; } catch { return false; }
+  });
+  writeFileAtomic(path, kept.length ? kept.join('\n') + '\n' : '');
+}
 
 /** Curves of an earlier session of the same run (so a resumed run's plot covers the whole run). */
 function readCurves(path: string): CurvePoints {

@@ -66,6 +66,8 @@ test('same seed, same run; a resumed run equals the uninterrupted one bit for bi
   assert.equal(second.finished, true);
   assert.ok(weights(join(a, 'last')).equals(weights(join(c, 'last'))), 'the resumed run differs from the uninterrupted one');
   assert.ok(readFileSync(join(a, 'last', 'optimizer.safetensors')).equals(readFileSync(join(c, 'last', 'optimizer.safetensors'))));
+  const steps = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number }).filter((l) => l.type === 'step').map((l) => l.step);
+  assert.deepEqual(steps(c), steps(a), 'the resumed run logs every step once');
   // a run directory is never silently overwritten, and a resume must use the same config
   await assert.rejects(trainOrma({ config, out: a, ...quiet }), /already holds a run/);
   await assert.rejects(trainOrma({ config: tinyConfig(['optim.epochs=3', 'optim.lr=0.01']), out: a, resume: true, ...quiet }), /another model, data, optimisation or seed/);
@@ -117,6 +119,9 @@ test('SIGKILL at random moments loses at most the steps since the last save; Ctr
   const final = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { finished: boolean; steps: number };
   assert.equal(final.finished, true);
   assert.equal(final.steps, stoppedAt.state.totalSteps);
+  // steps redone after a kill are logged once: the log holds steps 1..N in order
+  const logged = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number }).filter((l) => l.type === 'step').map((l) => l.step);
+  assert.deepEqual(logged, Array.from({ length: final.steps }, (_, i) => i + 1));
 });
 
 test('a wall-clock budget ends the run on time with the learning rate decayed to zero', async () => {
