@@ -2,21 +2,14 @@
 // rows, the columns detected, empty fields, SMILES RDKit cannot parse (with its reason), duplicate
 // molecules, and molecules shared with the benchmark evaluation splits. Every finding names the
 // file's line; a bad row is reported, never fatal.
-import { extname } from 'node:path';
 import { canonicalSmiles, initRDKit, SmilesError } from '../chem/rdkit.js';
 import { readTextFile } from '../util/fs.js';
 import { Progress } from '../util/progress.js';
 import { loadEvalMolecules, EVAL_SETS, type EvalMolecule, type EvalSet } from './eval-molecules.js';
+import { ID_COLUMNS, SMILES_COLUMNS, TEXT_COLUMNS, detectFormat, findColumn, parseTable, type CheckProblem, type FileFormat } from './tables.js';
 
-// The column names readPairFile (datasets.ts) accepts, in the same priority order. datasets.ts does
-// not export them; test/data/check.test.ts checks that both pick the same columns.
-export const SMILES_COLUMNS = ['SMILES', 'smiles', 'CanonicalSMILES'];
-export const TEXT_COLUMNS = ['description', 'Description', 'text'];
-export const ID_COLUMNS = ['CID', 'cid', 'id', 'ID', 'index'];
+export { ID_COLUMNS, SMILES_COLUMNS, TEXT_COLUMNS, detectFormat, findColumn, type CheckProblem, type FileFormat };
 
-export type FileFormat = 'tsv' | 'csv' | 'jsonl';
-
-export interface CheckProblem { line: number; field: string; message: string }
 export interface UnparsableSmiles { line: number; field: string; smiles: string; reason: string }
 export interface DuplicateMolecule { molecule: string; lines: number[]; ids: string[] }
 export interface SharedMolecule { line: number; id: string; molecule: string; sets: EvalSet[] }
@@ -45,100 +38,6 @@ export interface CheckReport {
 /** True when nothing in the report stops a file from being used as it is. */
 export function reportOk(r: CheckReport): boolean {
   return !r.error && r.problems.length === 0 && r.unparsable.length === 0;
-}
-
-interface Table { columns: string[]; records: { line: number; fields: string[] }[]; problems: CheckProblem[] }
-
-export function detectFormat(file: string, firstLine: string): FileFormat {
-  const ext = extname(file.replace(/\.gz$/, '')).toLowerCase();
-  if (ext === '.tsv' || ext === '.tab') return 'tsv';
-  if (ext === '.csv') return 'csv';
-  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
-  if (firstLine.trimStart().startsWith('{')) return 'jsonl';
-  return firstLine.includes('\t') || !firstLine.includes(',') ? 'tsv' : 'csv';
-}
-
-function parseTsv(text: string): Table {
-  const lines = text.split('\n');
-  if (lines.length && lines[lines.length - 1] === '') lines.pop();
-  const columns = lines[0]!.replace(/\r$/, '').split('\t');
-  const records: Table['records'] = [], problems: CheckProblem[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const fields = lines[i]!.replace(/\r$/, '').split('\t');
-    if (fields.length !== columns.length) {
-      problems.push({ line: i + 1, field: 'row', message: `expected ${columns.length} tab-separated fields, got ${fields.length}${i === lines.length - 1 ? ' (truncated file?)' : ''}` });
-      continue;
-    }
-    records.push({ line: i + 1, fields });
-  }
-  return { columns, records, problems };
-}
-
-/** RFC 4180 CSV: quoted fields may hold commas, quotes ("") and newlines; a record's line is where it starts. */
-function parseCsv(text: string): Table {
-  const rows: { line: number; fields: string[]; bad?: string }[] = [];
-  let line = 1, start = 1, field = '', fields: string[] = [], quoted = false, wasQuoted = false, bad: string | undefined;
-  const endField = () => { fields.push(wasQuoted ? field : field.replace(/\r$/, '')); field = ''; wasQuoted = false; };
-  const endRecord = () => {
-    endField();
-    if (!(fields.length === 1 && fields[0] === '')) rows.push({ line: start, fields, ...(bad ? { bad } : {}) });
-    fields = []; bad = undefined;
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') { field += '"'; i++; } else quoted = false;
-      } else {
-        if (c === '\n') line++;
-        field += c;
-      }
-      continue;
-    }
-    if (c === '"') {
-      if (field === '' && !wasQuoted) { quoted = true; wasQuoted = true; } else { bad ??= 'stray quote inside an unquoted field'; field += c; }
-    } else if (c === ',') endField();
-    else if (c === '\n') { endRecord(); line++; start = line; }
-    else { if (wasQuoted && c !== '\r') bad ??= 'text after a closing quote'; field += c; }
-  }
-  if (quoted) bad = 'unterminated quoted field (the file ends inside it)';
-  if (field !== '' || fields.length) endRecord();
-  const columns = rows[0]?.fields ?? [''];
-  const records: Table['records'] = [], problems: CheckProblem[] = [];
-  for (const r of rows.slice(1)) {
-    if (r.bad) problems.push({ line: r.line, field: 'row', message: `malformed CSV: ${r.bad}` });
-    else if (r.fields.length !== columns.length) problems.push({ line: r.line, field: 'row', message: `expected ${columns.length} comma-separated fields, got ${r.fields.length}` });
-    else records.push({ line: r.line, fields: r.fields });
-  }
-  return { columns, records, problems };
-}
-
-/** One JSON object per line; the columns are the keys in order of first appearance. */
-function parseJsonl(text: string): Table {
-  const lines = text.split('\n');
-  const objects: { line: number; obj: Record<string, unknown> }[] = [];
-  const problems: CheckProblem[] = [];
-  const columns: string[] = [], seen = new Set<string>();
-  lines.forEach((l, i) => {
-    if (!l.trim()) return;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(l);
-    } catch (err) {
-      problems.push({ line: i + 1, field: 'row', message: `not valid JSON: ${(err as Error).message}` });
-      return;
-    }
-    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) { problems.push({ line: i + 1, field: 'row', message: 'not a JSON object' }); return; }
-    for (const k of Object.keys(obj)) if (!seen.has(k)) { seen.add(k); columns.push(k); }
-    objects.push({ line: i + 1, obj: obj as Record<string, unknown> });
-  });
-  const str = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
-  return { columns, records: objects.map(({ line, obj }) => ({ line, fields: columns.map((c) => str(obj[c])) })), problems };
-}
-
-/** The first of `names` present among `columns` (readPairFile's rule), or -1. */
-export function findColumn(columns: string[], names: string[]): number {
-  return names.map((n) => columns.indexOf(n)).find((i) => i >= 0) ?? -1;
 }
 
 function emptyReport(file: string): CheckReport {
@@ -173,7 +72,7 @@ export async function checkFile(file: string, options: CheckOptions = {}): Promi
   const firstLine = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : undefined);
   const format = detectFormat(file, firstLine);
   report.format = format;
-  const table = format === 'tsv' ? parseTsv(text) : format === 'csv' ? parseCsv(text) : parseJsonl(text);
+  const table = parseTable(text, format);
   report.columns = table.columns;
   report.problems.push(...table.problems);
   report.rows = table.records.length + table.problems.filter((p) => p.field === 'row').length;

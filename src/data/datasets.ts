@@ -1,6 +1,7 @@
-// Readers for text–molecule pair files (ChEBI-20 and PCdes TSVs, plain or .gz) with row validation.
+// Readers for text–molecule pair files (ChEBI-20 and PCdes TSVs, any TSV/CSV/JSONL, plain or .gz) with row validation.
 // Every problem names the file, the 1-based line and the field, and nothing is dropped silently.
 import { readTextFile } from '../util/fs.js';
+import { ID_COLUMNS, SMILES_COLUMNS, TEXT_COLUMNS, detectFormat, findColumn, parseTable } from './tables.js';
 
 export interface PairRow {
   /** 1-based line number in the file (the header is line 1). */
@@ -32,26 +33,20 @@ export class DatasetError extends Error {
   }
 }
 
-const SMILES_COLUMNS = ['SMILES', 'smiles', 'CanonicalSMILES'];
-const TEXT_COLUMNS = ['description', 'Description', 'text'];
-const ID_COLUMNS = ['CID', 'cid', 'id', 'ID', 'index'];
-
 /**
- * Reads a TSV with a header naming at least a SMILES column (and optionally a description and an id).
- * Rows with a wrong field count or an empty SMILES/description are reported in `problems`, not returned;
- * with `strict`, the first problem throws a DatasetError instead.
+ * Reads a pair file (TSV, CSV or JSONL, plain or .gz; see tables.ts) whose header names at least a SMILES
+ * column (and optionally a description and an id). Rows with a wrong field count, bad JSON or an empty
+ * SMILES/description are reported in `problems`, not returned; with `strict`, the first problem throws
+ * a DatasetError instead.
  */
 export function readPairFile(file: string, opts: { strict?: boolean; requireDescription?: boolean } = {}): PairFile {
   const text = readTextFile(file);
-  const lines = text.split('\n');
-  if (lines.length && lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0) throw new DatasetError({ file, line: 1, field: 'header', message: 'file is empty' });
-  const header = lines[0]!.replace(/\r$/, '').split('\t');
-  // The first of `names` present wins (PCdes has both 'index' and 'CID': the CID is the molecule's id).
-  const col = (names: string[]) => names.map((n) => header.indexOf(n)).find((i) => i >= 0) ?? -1;
-  const smilesCol = col(SMILES_COLUMNS);
-  const textCol = col(TEXT_COLUMNS);
-  const idCol = col(ID_COLUMNS);
+  if (text.trim() === '') throw new DatasetError({ file, line: 1, field: 'header', message: 'file is empty' });
+  const table = parseTable(text, detectFormat(file, text.slice(0, text.indexOf('\n') >>> 0)));
+  const header = table.columns;
+  const smilesCol = findColumn(header, SMILES_COLUMNS);
+  const textCol = findColumn(header, TEXT_COLUMNS);
+  const idCol = findColumn(header, ID_COLUMNS);
   if (smilesCol < 0) {
     throw new DatasetError({ file, line: 1, field: 'header', message: `no SMILES column (expected one of ${SMILES_COLUMNS.join(', ')}; got ${header.join(', ')})` });
   }
@@ -59,28 +54,20 @@ export function readPairFile(file: string, opts: { strict?: boolean; requireDesc
     throw new DatasetError({ file, line: 1, field: 'header', message: `no description column (expected one of ${TEXT_COLUMNS.join(', ')})` });
   }
   const rows: PairRow[] = [];
-  const problems: RowProblem[] = [];
-  const report = (p: RowProblem) => {
-    if (opts.strict) throw new DatasetError(p);
-    problems.push(p);
-  };
-  for (let i = 1; i < lines.length; i++) {
-    const line = i + 1;
-    const fields = lines[i]!.replace(/\r$/, '').split('\t');
-    if (fields.length !== header.length) {
-      report({ file, line, field: 'row', message: `expected ${header.length} tab-separated fields, got ${fields.length}${i === lines.length - 1 ? ' (truncated file?)' : ''}` });
-      continue;
-    }
+  const problems: RowProblem[] = table.problems.map((p) => ({ file, ...p }));
+  table.records.forEach(({ line, fields }, r) => {
     const smiles = fields[smilesCol]!.trim();
-    if (!smiles) { report({ file, line, field: header[smilesCol]!, message: 'empty SMILES' }); continue; }
-    const row: PairRow = { line, id: idCol >= 0 ? fields[idCol]! : String(i - 1), smiles };
+    if (!smiles) { problems.push({ file, line, field: header[smilesCol]!, message: 'empty SMILES' }); return; }
+    const row: PairRow = { line, id: idCol >= 0 && fields[idCol] ? fields[idCol]! : String(r), smiles };
     if (textCol >= 0) {
       const description = fields[textCol]!.trim();
-      if (!description) { report({ file, line, field: header[textCol]!, message: 'empty description' }); continue; }
+      if (!description) { problems.push({ file, line, field: header[textCol]!, message: 'empty description' }); return; }
       row.description = description;
     }
     rows.push(row);
-  }
+  });
+  problems.sort((x, y) => x.line - y.line);
+  if (opts.strict && problems.length) throw new DatasetError(problems[0]!);
   return { file, rows, problems };
 }
 

@@ -35,3 +35,22 @@ test('rows with problems are reported by line and field, the rest are read', () 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('CSV and JSONL pair files read like TSV, with bad rows reported by line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orma-ds-'));
+  try {
+    const csv = join(dir, 'pairs.csv');
+    writeFileSync(csv, 'cid,smiles,description\n1,CCO,"The molecule is ethanol, an alcohol."\n2,,empty\n3,C,"multi\nline"\n');
+    const a = readPairFile(csv);
+    assert.deepEqual(a.rows.map((r) => [r.line, r.id, r.smiles, r.description]), [[2, '1', 'CCO', 'The molecule is ethanol, an alcohol.'], [4, '3', 'C', 'multi\nline']]);
+    assert.deepEqual(a.problems.map((p) => [p.line, p.field, p.message]), [[3, 'smiles', 'empty SMILES']]);
+    const jsonl = join(dir, 'pairs.jsonl');
+    writeFileSync(jsonl, '{"SMILES": "CCO", "text": "ethanol", "id": 7}\nnot json\n{"SMILES": "C", "text": "methane"}\n');
+    const b = readPairFile(jsonl);
+    assert.deepEqual(b.rows.map((r) => [r.line, r.id, r.smiles, r.description]), [[1, '7', 'CCO', 'ethanol'], [3, '1', 'C', 'methane']]);
+    assert.equal(b.problems[0]!.line, 2);
+    assert.throws(() => readPairFile(jsonl, { strict: true }), /pairs\.jsonl:2: field 'row': not valid JSON/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
