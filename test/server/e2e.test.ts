@@ -220,7 +220,9 @@ async function checkHover(page: Page): Promise<void> {
 }
 
 test('orma serve stops gracefully on SIGTERM: the running request finishes, then exit 0', async () => {
-  const child = spawn(process.execPath, ['bin/orma.js', 'serve', '--model', MODEL, '--library', LIBRARY, '--index', join(work, 'index'), '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/orma.js', 'serve', '--model', MODEL, '--library', LIBRARY, '--index', join(work, 'index'), '--port', '0', '--log'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (d) => { log += d; });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d) => { err += d; const m = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(err); if (m) resolve(m[1]!); });
@@ -230,7 +232,8 @@ test('orma serve stops gracefully on SIGTERM: the running request finishes, then
   const health = await fetch(url + '/healthz');
   assert.equal(health.status, 200);
   const inflight = fetch(url + '/api/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: QUERY, k: 100, rerank: 100 }) });
-  await new Promise((r) => setTimeout(r, 30));
+  // SIGTERM only once the server has received the request (its log says so), however loaded the machine
+  while (!/"url":"\/api\/search"/.test(log)) await new Promise((r) => setTimeout(r, 5));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   const r = await inflight;
