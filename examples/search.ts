@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OrmaSearch } from '../src/search/index.js';
+import { OrmaSearch } from 'orma/search';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const search = await OrmaSearch.load({
