@@ -12,21 +12,31 @@ import type { MoleculeVectors } from '../model/orma.js';
 import { globalScores } from '../model/scores.js';
 import { metricsFromRanks, type RankingMetrics } from './metrics.js';
 
-/** Per-item vectors, kept until `disposeEncoded`. */
+/**
+ * Per-item vectors, kept until `disposeEncoded`. Variable-length parts are stored flat ([Σ n_i + 1, D],
+ * the last row zeros) with offsets, so any list of items becomes a padded batch in one gather.
+ */
 export interface EncodedTexts {
   /** [N, D] */
   sentence: Tensor;
-  /** Per text: [n_i, D] token and multi-token vectors over its real tokens. */
-  tokens: Tensor[];
-  multiTokens: Tensor[];
+  /** Token and multi-token vectors of every text's real tokens, text after text. */
+  tokens: Ragged;
+  multiTokens: Ragged;
 }
 
 export interface EncodedMolecules {
   /** [M, D] */
   molecule: Tensor;
-  /** Per molecule: [a_j, D] atoms and [m_j, D] motifs (m_j may be 0). */
-  atoms: Tensor[];
-  motifs: Tensor[];
+  /** Atom and motif vectors of every molecule, molecule after molecule (a molecule may have 0 motifs). */
+  atoms: Ragged;
+  motifs: Ragged;
+}
+
+/** Rows of many items in one [Σ lengths + 1, D] tensor (the last row is zeros, the padding source). */
+export interface Ragged {
+  flat: Tensor;
+  offsets: number[];
+  lengths: number[];
 }
 
 /** Indices sorted by size, cut into batches of `batchSize`. */
@@ -42,8 +52,25 @@ export function tokenizeTexts(b: OrmaBundle, texts: readonly string[]): number[]
   return texts.map((t) => b.tokenizer.encode(t, { maxLength: b.config.tokenizer.maxLength }).ids);
 }
 
+/** Collects per-item row blocks (created in any order) into a Ragged in item order. */
+class RaggedBuilder {
+  private readonly parts: (Tensor | undefined)[];
+  constructor(private readonly count: number) { this.parts = new Array(count); }
+  set(i: number, rows: Tensor): void { this.parts[i] = keep(rows.clone()); }
+  build(dim: number): Ragged {
+    const lengths = this.parts.map((t) => t!.size(0));
+    const offsets: number[] = [];
+    let at = 0;
+    for (const n of lengths) { offsets.push(at); at += n; }
+    const flat = keep(tidy(() => cat([...this.parts.filter((t) => t!.size(0) > 0) as Tensor[], zeros([1, dim])], 0)));
+    for (const t of this.parts) t!.dispose();
+    return { flat, offsets, lengths };
+  }
+}
+
 export function encodeTexts(b: OrmaBundle, ids: readonly (readonly number[])[], o: { batchSize?: number } = {}): EncodedTexts {
-  const sentence: Tensor[] = new Array(ids.length), tokens: Tensor[] = new Array(ids.length), multiTokens: Tensor[] = new Array(ids.length);
+  const sentence: Tensor[] = new Array(ids.length);
+  const tokens = new RaggedBuilder(ids.length), multiTokens = new RaggedBuilder(ids.length);
   noGrad(() => {
     for (const batch of sortedBatches(ids.map((s) => s.length), o.batchSize ?? 64)) {
       tidy(() => {
@@ -51,17 +78,19 @@ export function encodeTexts(b: OrmaBundle, ids: readonly (readonly number[])[], 
         batch.forEach((i, r) => {
           const n = ids[i]!.length;
           sentence[i] = keep(v.sentence.select(0, r).clone());
-          tokens[i] = keep(v.tokens.select(0, r).narrow(0, 0, n).clone());
-          multiTokens[i] = keep(v.multiTokens.select(0, r).narrow(0, 0, n).clone());
+          tokens.set(i, v.tokens.select(0, r).narrow(0, 0, n));
+          multiTokens.set(i, v.multiTokens.select(0, r).narrow(0, 0, n));
         });
       });
     }
   });
-  return { sentence: keepStacked(sentence), tokens, multiTokens };
+  const dim = b.config.orma.dim;
+  return { sentence: keepStacked(sentence), tokens: tokens.build(dim), multiTokens: multiTokens.build(dim) };
 }
 
 export function encodeMolecules(b: OrmaBundle, graphs: readonly HierGraph[], o: { batchSize?: number } = {}): EncodedMolecules {
-  const molecule: Tensor[] = new Array(graphs.length), atoms: Tensor[] = new Array(graphs.length), motifs: Tensor[] = new Array(graphs.length);
+  const molecule: Tensor[] = new Array(graphs.length);
+  const atoms = new RaggedBuilder(graphs.length), motifs = new RaggedBuilder(graphs.length);
   const oneMotif = b.config.orma.zeroMotifs === 'molecule';
   noGrad(() => {
     for (const batch of sortedBatches(graphs.map((g) => g.numAtoms), o.batchSize ?? 64)) {
@@ -69,15 +98,15 @@ export function encodeMolecules(b: OrmaBundle, graphs: readonly HierGraph[], o: 
         const v = b.model.encodeMolecules(batchGraphs(batch.map((i) => graphs[i]!)));
         batch.forEach((i, r) => {
           const g = graphs[i]!;
-          const m = oneMotif ? Math.max(1, g.numMotifs) : g.numMotifs;
           molecule[i] = keep(v.molecule.select(0, r).clone());
-          atoms[i] = keep(v.atoms.select(0, r).narrow(0, 0, g.numAtoms).clone());
-          motifs[i] = keep(v.motifs.select(0, r).narrow(0, 0, m).clone());
+          atoms.set(i, v.atoms.select(0, r).narrow(0, 0, g.numAtoms));
+          motifs.set(i, v.motifs.select(0, r).narrow(0, 0, oneMotif ? Math.max(1, g.numMotifs) : g.numMotifs));
         });
       });
     }
   });
-  return { molecule: keepStacked(molecule), atoms, motifs };
+  const dim = b.config.orma.dim;
+  return { molecule: keepStacked(molecule), atoms: atoms.build(dim), motifs: motifs.build(dim) };
 }
 
 function keepStacked(rows: Tensor[]): Tensor {
@@ -87,7 +116,7 @@ function keepStacked(rows: Tensor[]): Tensor {
 }
 
 export function disposeEncoded(x: EncodedTexts | EncodedMolecules): void {
-  for (const v of Object.values(x)) for (const t of Array.isArray(v) ? v : [v]) t.dispose();
+  for (const v of Object.values(x) as (Tensor | Ragged)[]) ('flat' in v ? v.flat : v).dispose();
 }
 
 /** [N, M] global scores (row-major float32): the model's sentence–molecule score, up to its positive scale. */
@@ -95,22 +124,25 @@ export function globalScoreMatrix(b: OrmaBundle, t: EncodedTexts, m: EncodedMole
   return noGrad(() => tidy(() => globalScores(t.sentence, m.molecule, { cosine: b.config.orma.logitScale === 'learned' }).to('float32').toArray() as Float32Array));
 }
 
-/** Rows of `list` padded with zeros to a common length, with their mask: [k, L, D] and bool [k, L]. */
-function padded(list: Tensor[]): { x: Tensor; mask: Tensor } {
-  const dim = list[0]!.size(1);
-  const L = Math.max(1, ...list.map((t) => t.size(0)));
-  const x = stack(list.map((t) => (t.size(0) === L ? t : cat([t, zeros([L - t.size(0), dim])], 0))), 0);
-  const mask = tensor(Uint8Array.from(list.flatMap((t) => Array.from({ length: L }, (_, i) => (i < t.size(0) ? 1 : 0)))), { dtype: 'uint8', shape: [list.length, L] }).bool();
-  return { x, mask };
+/** Items `index` of a Ragged as a zero-padded [k, L, D] batch with its bool mask [k, L]: one gather. */
+function padded(r: Ragged, index: number[]): { x: Tensor; mask: Tensor } {
+  const L = Math.max(1, ...index.map((i) => r.lengths[i]!));
+  const zeroRow = r.flat.size(0) - 1;
+  const rows = new Int32Array(index.length * L).fill(zeroRow), mask = new Uint8Array(index.length * L);
+  index.forEach((item, k) => {
+    for (let j = 0; j < r.lengths[item]!; j++) { rows[k * L + j] = r.offsets[item]! + j; mask[k * L + j] = 1; }
+  });
+  const x = r.flat.indexSelect(0, tensor(rows, { dtype: 'int32', shape: [rows.length] }).long()).reshape(index.length, L, r.flat.size(1));
+  return { x, mask: tensor(mask, { dtype: 'uint8', shape: [index.length, L] }).bool() };
 }
 
 function textVectors(t: EncodedTexts, index: number[]): TextVectors {
-  const tok = padded(index.map((i) => t.tokens[i]!)), multi = padded(index.map((i) => t.multiTokens[i]!));
+  const tok = padded(t.tokens, index), multi = padded(t.multiTokens, index);
   return { sentence: t.sentence.indexSelect(0, tensor(index, { dtype: 'int64' })), tokens: tok.x, multiTokens: multi.x, mask: tok.mask.to('int32') };
 }
 
 function moleculeVectors(m: EncodedMolecules, index: number[]): MoleculeVectors {
-  const a = padded(index.map((j) => m.atoms[j]!)), k = padded(index.map((j) => m.motifs[j]!));
+  const a = padded(m.atoms, index), k = padded(m.motifs, index);
   return { molecule: m.molecule.indexSelect(0, tensor(index, { dtype: 'int64' })), atoms: a.x, atomMask: a.mask, motifs: k.x, motifMask: k.mask };
 }
 
@@ -144,7 +176,7 @@ export interface RetrievalResult {
  * global rank, which is > K). Ties count against the gold item.
  */
 export function rankPairs(b: OrmaBundle, t: EncodedTexts, m: EncodedMolecules, gold: readonly number[], o: { rerank?: number; onQuery?: () => void } = {}): RetrievalResult {
-  const N = t.tokens.length, M = m.atoms.length, K = o.rerank ?? 0;
+  const N = t.tokens.lengths.length, M = m.atoms.lengths.length, K = o.rerank ?? 0;
   const g = globalScoreMatrix(b, t, m);
   const t2m = new Int32Array(N);
   for (let i = 0; i < N; i++) {

@@ -83,7 +83,12 @@ function inverse(order: number[]): number[] {
  * single text chunk against the largest molecule fits the budget; molecule chunks then fill it.
  */
 function blockwise(textExtents: number[], keyExtents: number[], budget: number, block: (t: Chunk, m: Chunk) => Tensor): Tensor {
-  const widest = Math.max(1, ...keyExtents);
+  const widest = Math.max(1, ...keyExtents), longest = Math.max(1, ...textExtents);
+  // small problems (a query against its rerank candidates): one padded block costs less than the ops of many
+  if (textExtents.length * longest * keyExtents.length * widest <= budget / 4) {
+    const all = (n: number) => Array.from({ length: n }, (_, i) => i);
+    return block({ index: all(textExtents.length), extent: longest }, { index: all(keyExtents.length), extent: widest });
+  }
   const textChunks = chunksBySize(textExtents, Math.max(1, Math.floor(budget / widest)));
   const rows: Tensor[] = [];
   for (const t of textChunks) {

@@ -122,3 +122,13 @@ test('one-key molecules with large similarities keep finite gradients (δ surviv
   }
   assert.ok(s.isfinite().all());
 }));
+
+test('blocks of similar-size molecules (a small budget forces many) give the same scores as one padded block', () => tidy(() => {
+  manualSeed(23);
+  const tokens = randn([4, 7, 8]), tokMask = tensor([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 0, 0, 0]]);
+  const atoms = randn([5, 9, 8]), atomMask = tensor([[1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1, 0, 0, 0]]);
+  const motifs = randn([5, 4, 8]), motifMask = tensor([[1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 0, 0]]);
+  const close = (a: Tensor, b: Tensor, what: string) => assert.ok(a.sub(b).abs().max().item() < 1e-5, what);
+  close(groupedScores(tokens, tokMask, atoms, atomMask, { budget: 40 }), groupedScores(tokens, tokMask, atoms, atomMask), 'local');
+  close(midScores(tokens, tokMask, motifs, motifMask, { budget: 24 }), midScores(tokens, tokMask, motifs, motifMask), 'mid');
+}));
