@@ -40,6 +40,6 @@ export async function run(argv: string[]): Promise<number> {
   const tok = BertTokenizer.fromVocabFile(join(DEFAULT_MODEL_DIR, 'vocab.txt'));
   const enc = tok.encode(text, { returnTokens: true });
   console.log(`text      ${enc.ids.length} word pieces: ${enc.tokens!.join(' ')}`);
-  console.log('\nThe retrieval model is not trained yet; `orma --help` lists what works today.');
+  console.log('\nNo default retrieval model is shipped yet: `orma train` trains one (docs/training.md), `orma search --model RUN/best` searches with it.');
   return 0;
 }
