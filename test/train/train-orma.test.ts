@@ -84,7 +84,7 @@ function spawnTrain(args: string[]): { child: ReturnType<typeof spawn>; done: Pr
 test('SIGKILL at random moments loses at most the steps since the last save; Ctrl-C saves and exits 130', async () => {
   const out = join(tmp, 'kill');
   const configPath = join(tmp, 'kill.json');
-  const config = tinyConfig(['optim.epochs=8', 'run.checkpointEverySteps=3']);
+  const config = tinyConfig(['optim.epochs=30', 'run.checkpointEverySteps=3']);  // 360 steps: long enough to be mid-run at every kill
   writeFileSync(configPath, JSON.stringify(config));
   let lastStep = 0;
   for (let round = 0; round < 4; round++) {
