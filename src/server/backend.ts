@@ -1,23 +1,11 @@
-// What the HTTP server needs from the search layer: the subset of `OrmaSearch` (src/search) it calls.
+// What the HTTP server needs from the search layer: the subset of `OrmaSearch` (src/search) it calls,
+// with the search layer's own result types.
 // `OrmaSearch` satisfies it structurally; tests may pass a stub with the same shape.
-export interface Grains { global: number; local?: number; mid?: number; fused?: number }
-export interface MoleculeHit { rank: number; id: string; smiles: string; name?: string; score: number; grains: Grains }
-export interface TextHit { rank: number; id: string; text: string; score: number; grains: Grains }
-export interface Explanation {
-  text: string;
-  /** canonical; the motifs' atom indices refer to it */
-  smiles: string;
-  tokens: string[];
-  motifs: number[][];
-  wholeMolecule: boolean;
-  /** tokens x motifs */
-  plan: number[][];
-  /** per token, -1 for [CLS]/[SEP]/none */
-  tokenMotif: number[];
-  grains: { global: number; local: number; mid: number };
-  fused: number;
-}
-export interface SearchOptions { k?: number; rerank?: number; substructure?: string }
+import type { Explanation as SearchExplanation, Grains, MoleculeHit, SearchOptions, TextHit } from '../search/index.js';
+
+export type { Grains, MoleculeHit, SearchOptions, TextHit };
+/** The part of the search layer's explanation the server returns (stubs need not fill the rest). */
+export type Explanation = Pick<SearchExplanation, 'text' | 'smiles' | 'tokens' | 'motifs' | 'wholeMolecule' | 'plan' | 'tokenMotif' | 'grains' | 'fused'>;
 
 export interface SearchBackend {
   searchMolecules(text: string, o?: SearchOptions): Promise<MoleculeHit[]>;
