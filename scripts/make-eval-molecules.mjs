@@ -12,11 +12,12 @@
 // canonical SMILES, or the trimmed input when RDKit cannot parse it), so the build must come first:
 //   npm run build && node scripts/make-eval-molecules.mjs [--shared ../shared/data]
 // gzip is written with mtime 0, so rebuilding from the same data and RDKit gives the same bytes.
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readTsv as readSharedTsv } from './lib/tsv.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { shared: { type: 'string' } } });
@@ -32,19 +33,7 @@ const { moleculeKey } = await import(pathToFileURL(leakagePath).href);
 const { initRDKit, rdkitVersion, canonicalSmiles } = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'chem', 'rdkit.js')).href);
 await initRDKit();
 
-/** Rows of a TSV (plain or .gz) as objects keyed by the header. */
-function readTsv(rel) {
-  const path = join(SHARED, rel);
-  let raw = readFileSync(path);
-  if (path.endsWith('.gz')) raw = gunzipSync(raw);
-  const lines = raw.toString('utf8').split('\n').filter((l) => l !== '');
-  const header = lines[0].split('\t');
-  return lines.slice(1).map((l, i) => {
-    const f = l.split('\t');
-    if (f.length !== header.length) throw new Error(`${path}:${i + 2}: expected ${header.length} fields, got ${f.length}`);
-    return Object.fromEntries(header.map((h, k) => [h, f[k]]));
-  });
-}
+const readTsv = (rel) => readSharedTsv(join(SHARED, rel));
 
 const SETS = [
   ['chebi20_test', 'chebi20/test.tsv'],

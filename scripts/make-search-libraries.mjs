@@ -5,29 +5,19 @@
 //                             descriptions we have (test, validation and train rows)
 //   node scripts/make-search-libraries.mjs [--shared ../shared/data]
 // gzip is written with mtime 0 (Node's default) and level 9, so rebuilding from the same data gives the same bytes.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readTsv as readSharedTsv } from './lib/tsv.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { shared: { type: 'string' } } });
 const SHARED = values.shared ?? join(ROOT, '..', 'shared', 'data');
 const OUT = join(ROOT, 'data', 'libraries');
 
-function readTsv(rel) {
-  const path = join(SHARED, rel);
-  let raw = readFileSync(path);
-  if (path.endsWith('.gz')) raw = gunzipSync(raw);
-  const lines = raw.toString('utf8').split('\n').filter((l) => l !== '');
-  const header = lines[0].split('\t');
-  return lines.slice(1).map((l, i) => {
-    const f = l.split('\t');
-    if (f.length !== header.length) throw new Error(`${path}:${i + 2}: expected ${header.length} fields, got ${f.length}`);
-    return Object.fromEntries(header.map((h, k) => [h, f[k]]));
-  });
-}
+const readTsv = (rel) => readSharedTsv(join(SHARED, rel));
 
 const clean = (s) => s.replace(/[\t\r\n]+/g, ' ').trim();
 const molecules = readTsv('chebi20/all_cid_smiles.tsv.gz');
