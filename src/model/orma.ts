@@ -130,7 +130,7 @@ export class Orma extends Module {
     const c = this.config, cosine = c.logitScale === 'learned';
     const weights = grainWeights(c.weights, c.combine);
     const s = this.scales();
-    const scaled = (x: Tensor, k: Tensor | number) => (typeof k === 'number' ? (k === 1 ? x : x.mul(k)) : x.mul(k));
+    const scaled = (x: Tensor, k: Tensor | number) => (k === 1 ? x : x.mul(k));
     const global = scaled(globalScores(t.sentence, m.molecule, { cosine }), s.global);
     if (o.grains === 'global') return { global, local: global.mul(0), mid: global.mul(0), fused: global };
     // same-slot pairing shapes the training loss only; evaluation and search always score true pairs
