@@ -7,7 +7,7 @@
 // vocab.txt) plus optimizer.safetensors and trainer-state.json, swapped in atomically.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdamW, LRScheduler, clipGradNorm, constant, cosineWithWarmup, linearWarmupDecay, manualSeed, noGrad, tensor, tidy, type Schedule } from '../tensor/index.js';
+import { AdamW, LRScheduler, clipGradNorm, constant, cosineWithWarmup, linearWarmupDecay, manualSeed, noGrad, tensor, tidy, type Schedule, type Tensor } from '../tensor/index.js';
 import { BertTokenizer } from '../text/index.js';
 import { padSequences } from '../text/padding.js';
 import { batchGraphs } from '../data/graph-batch.js';
@@ -301,7 +301,7 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
     const trainSeconds = state.elapsedSeconds - state.validationSeconds;
     const perStep = trainSeconds / state.step;
     const validations = valSets.length ? budgetSeconds / (c.run.validateEverySteps === null ? c.run.validateEveryMinutes * 60 : c.run.validateEverySteps * perStep) : 0;
-    const perValidation = state.validationSeconds / Math.max(1, state.lastValidationStep >= 0 ? 1 : 0);
+    const perValidation = lastValidation?.seconds ?? 0;  // the latest validation's cost
     const left = budgetSeconds - state.elapsedSeconds - validations * perValidation;
     state.totalSteps = Math.max(state.step + 1, Math.min(state.totalSteps, state.step + Math.floor(left / perStep)));
     state.calibrated = true;
@@ -328,7 +328,7 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
 }
 
 /** bool [B, B]: pairs i ≠ j of the batch that share their molecule (both are true pairs), or undefined. */
-function sameMolecule(pairs: Pair[]): ReturnType<typeof tensor> | undefined {
+function sameMolecule(pairs: Pair[]): Tensor | undefined {
   const b = pairs.length;
   const flags = new Uint8Array(b * b);
   let any = false;
