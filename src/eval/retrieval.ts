@@ -152,11 +152,10 @@ export function fusedScores(b: OrmaBundle, t: EncodedTexts, m: EncodedMolecules,
 }
 
 /** 1-based rank of the item at `gold` among `scores` (higher first; ties count against the gold item). */
-function rankOf(scores: ArrayLike<number>, gold: number, among?: readonly number[]): number {
+function rankOf(scores: ArrayLike<number>, gold: number): number {
   const s = scores[gold]!;
   let rank = 1;
-  if (among) { for (const c of among) if (c !== gold && scores[c]! >= s) rank++; }
-  else for (let c = 0; c < scores.length; c++) if (c !== gold && scores[c]! >= s) rank++;
+  for (let c = 0; c < scores.length; c++) if (c !== gold && scores[c]! >= s) rank++;
   return rank;
 }
 
@@ -199,11 +198,7 @@ export function rankPairs(b: OrmaBundle, t: EncodedTexts, m: EncodedMolecules, g
 function twoStage(globalRow: Float32Array, gold: number, K: number, fused: (cands: number[]) => number[]): number {
   const globalRank = rankOf(globalRow, gold);
   if (K <= 0 || globalRank > K) return globalRank;
+  // the gold item is among the top K here (its global rank is at most K): its rank among their fused scores
   const cands = topK(globalRow, K);
-  const f = fused(cands);
-  const byIndex = new Map(cands.map((c, r) => [c, f[r]!]));
-  const s = byIndex.get(gold)!;
-  let rank = 1;
-  for (const [c, v] of byIndex) if (c !== gold && v >= s) rank++;
-  return rank;
+  return rankOf(fused(cands), cands.indexOf(gold));
 }
