@@ -14,6 +14,8 @@ export const NODE_ATOM = 0, NODE_MOTIF = 1, NODE_MOLECULE = 2;
 /** Edge types. Upward edges always exist; the downward ones only with `downwardEdges`. */
 export const EDGE_BOND = 0, EDGE_ATOM_MOTIF = 1, EDGE_MOTIF_MOLECULE = 2, EDGE_ATOM_MOLECULE = 3,
   EDGE_MOTIF_ATOM = 4, EDGE_MOLECULE_MOTIF = 5, EDGE_MOLECULE_ATOM = 6;
+/** Number of edge types (EDGE_BOND ... EDGE_MOLECULE_ATOM), the size of an edge-type embedding. */
+export const EDGE_TYPE_COUNT = 7;
 
 export interface HierGraphOptions {
   /** What a molecule without official motifs gets (see motifs.ts). Default 'rings'. */

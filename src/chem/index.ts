@@ -5,7 +5,7 @@ export { BRICS_ENVIRONMENTS, BRICS_RULES, findBricsBonds, type BricsBond } from 
 export { decomposeMotifs, officialMotifs, type NoBricsFallback } from './motifs.js';
 export {
   buildHierGraph, assembleHierGraph, motifLists, atomMotifs, bricsBondPairs, edgeBondFeatures, FEATURIZER_VERSION,
-  NODE_ATOM, NODE_MOTIF, NODE_MOLECULE, EDGE_BOND, EDGE_ATOM_MOTIF, EDGE_MOTIF_MOLECULE, EDGE_ATOM_MOLECULE,
+  NODE_ATOM, NODE_MOTIF, NODE_MOLECULE, EDGE_BOND, EDGE_TYPE_COUNT, EDGE_ATOM_MOTIF, EDGE_MOTIF_MOLECULE, EDGE_ATOM_MOLECULE,
   EDGE_MOTIF_ATOM, EDGE_MOLECULE_MOTIF, EDGE_MOLECULE_ATOM,
   type HierGraph, type HierGraphCore, type HierGraphOptions,
 } from './hiergraph.js';

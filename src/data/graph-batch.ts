@@ -6,7 +6,7 @@
 //     (mean of its motifs, or of its atoms when it has none), as weighted edges;
 //   - padded per-graph gathers of atom and motif nodes ([B, k] index + mask), real slots first.
 import { tensor, tidy, type Tensor } from '../tensor/index.js';
-import { ATOM_FEATURE_COUNT, EDGE_ATOM_MOLECULE, EDGE_ATOM_MOTIF, EDGE_MOTIF_MOLECULE, type HierGraph } from '../chem/index.js';
+import { ATOM_FEATURE_COUNT, BOND_FEATURE_COUNT, EDGE_ATOM_MOLECULE, EDGE_ATOM_MOTIF, EDGE_MOTIF_MOLECULE, type HierGraph } from '../chem/index.js';
 
 /** Weighted edges that pool members into a node: out[dst] += weight · x[src]. */
 export interface Pooling {
@@ -27,6 +27,11 @@ export interface GraphBatch {
   nodeType: Tensor;
   /** int64 [2, E]: every edge of the hierarchical graphs (source row 0, target row 1). */
   edgeIndex: Tensor;
+  /** int64 [E]: each edge's type (EDGE_BOND, EDGE_ATOM_MOTIF, ...; chem/hiergraph.ts). */
+  edgeType: Tensor;
+  /** int64 [Eb]: the edges that are bonds (both directions), and int64 [Eb, BOND_FEATURE_COUNT] their bond features. */
+  bondEdge: Tensor;
+  bondFeatures: Tensor;
   /** atom → motif means, then motif (or atom, for motif-less molecules) → molecule means. */
   motifPooling: Pooling;
   moleculePooling: Pooling;
@@ -62,13 +67,15 @@ export function batchGraphs(graphs: readonly HierGraph[]): GraphBatch {
   const maxAtoms = Math.max(1, ...graphs.map((g) => g.numAtoms));
   const maxMotifs = Math.max(1, ...graphs.map((g) => g.numMotifs));  // ≥ 1 keeps key tensors non-empty
   const atomFeatures = new Int32Array(numAtoms * ATOM_FEATURE_COUNT), atomNode = new Int32Array(numAtoms);
-  const nodeType = new Int32Array(numNodes), edges = new Int32Array(2 * numEdges);
+  const nodeType = new Int32Array(numNodes), edges = new Int32Array(2 * numEdges), edgeType = new Int32Array(numEdges);
+  const numBondEdges = graphs.reduce((n, g) => n + 2 * g.numBonds, 0);
+  const bondEdge = new Int32Array(numBondEdges), bondFeatures = new Int32Array(numBondEdges * BOND_FEATURE_COUNT);
   const atomIndex = new Int32Array(B * maxAtoms), atomMask = new Uint8Array(B * maxAtoms);
   const motifIndex = new Int32Array(B * maxMotifs), motifMask = new Uint8Array(B * maxMotifs);
   const motifOrMoleculeIndex = new Int32Array(B * maxMotifs), motifOrMoleculeMask = new Uint8Array(B * maxMotifs);
   const moleculeIndex = new Int32Array(B);
   const pool = { motif: [] as number[][], molecule: [] as number[][] };  // [src, dst, members of dst]
-  let node = 0, atom = 0, edge = 0;
+  let node = 0, atom = 0, edge = 0, bondRow = 0;
   graphs.forEach((g, i) => {
     atomFeatures.set(g.atomFeatures, atom * ATOM_FEATURE_COUNT);
     for (let a = 0; a < g.numAtoms; a++) {
@@ -89,6 +96,7 @@ export function batchGraphs(graphs: readonly HierGraph[]): GraphBatch {
       edges[edge + e] = g.edgeSrc[e]! + node;
       edges[numEdges + edge + e] = g.edgeDst[e]! + node;
       const t = g.edgeType[e]!;
+      edgeType[edge + e] = t;
       if (t === EDGE_ATOM_MOTIF || t === EDGE_MOTIF_MOLECULE || t === EDGE_ATOM_MOLECULE) members.set(g.edgeDst[e]!, (members.get(g.edgeDst[e]!) ?? 0) + 1);
     }
     for (let e = 0; e < g.edgeSrc.length; e++) {
@@ -96,6 +104,12 @@ export function batchGraphs(graphs: readonly HierGraph[]): GraphBatch {
       if (t === EDGE_ATOM_MOTIF) pool.motif.push([g.edgeSrc[e]! + node, dst + node, members.get(dst)!]);
       else if (t === EDGE_MOTIF_MOLECULE || t === EDGE_ATOM_MOLECULE) pool.molecule.push([g.edgeSrc[e]! + node, dst + node, members.get(dst)!]);
     }
+    // bond b gives edges 2b and 2b+1 (chem/hiergraph.ts), both with bond b's features
+    for (let e = 0; e < 2 * g.numBonds; e++) {
+      bondEdge[bondRow + e] = edge + e;
+      for (let f = 0; f < BOND_FEATURE_COUNT; f++) bondFeatures[(bondRow + e) * BOND_FEATURE_COUNT + f] = g.bondFeatures[(e >> 1) * BOND_FEATURE_COUNT + f]!;
+    }
+    bondRow += 2 * g.numBonds;
     node += g.numNodes;
     atom += g.numAtoms;
     edge += g.edgeSrc.length;
@@ -109,7 +123,8 @@ export function batchGraphs(graphs: readonly HierGraph[]): GraphBatch {
   return tidy(() => ({
     graphs: B, numNodes, maxAtoms, maxMotifs,
     atomFeatures: int64(atomFeatures, [numAtoms, ATOM_FEATURE_COUNT]), atomNode: int64(atomNode, [numAtoms]),
-    nodeType: int64(nodeType, [numNodes]), edgeIndex: int64(edges, [2, numEdges]),
+    nodeType: int64(nodeType, [numNodes]), edgeIndex: int64(edges, [2, numEdges]), edgeType: int64(edgeType, [numEdges]),
+    bondEdge: int64(bondEdge, [numBondEdges]), bondFeatures: int64(bondFeatures, [numBondEdges, BOND_FEATURE_COUNT]),
     motifPooling: pooling(pool.motif), moleculePooling: pooling(pool.molecule),
     atomIndex: int64(atomIndex, [B * maxAtoms]), atomMask: bools(atomMask, [B, maxAtoms]),
     motifIndex: int64(motifIndex, [B * maxMotifs]), motifMask: bools(motifMask, [B, maxMotifs]),

@@ -53,6 +53,7 @@ export function readHfBertConfig(dir: string): BertConfig {
 }
 
 export function toHfBertConfig(c: BertConfig): HfBertConfig & { architectures: string[] } {
+  if (c.norm === 'pre') throw new Error('a pre-LN text encoder (text.norm = "pre") has no Hugging Face BERT equivalent; export needs norm "post"');
   return {
     architectures: ['BertForMaskedLM'], model_type: 'bert', vocab_size: c.vocabSize, hidden_size: c.hidden, num_hidden_layers: c.layers,
     num_attention_heads: c.heads, intermediate_size: c.ffn, max_position_embeddings: c.maxPositions, type_vocab_size: c.typeVocabSize ?? 2,

@@ -21,6 +21,14 @@ export interface BertConfig {
   layerNormEps?: number;
   /** Std of the N(0, σ²) initialiser; BERT uses 0.02. */
   initStd?: number;
+  /**
+   * Where each layer's LayerNorms sit: 'post' (BERT: after the residual sum) or 'pre' (before each
+   * sub-block, plus one after the last layer: trains from scratch without BERT's long warm-up,
+   * Xiong et al. 2020). Only 'post' models load from or export to Hugging Face BERT.
+   */
+  norm?: 'post' | 'pre';
+  /** Dropout on the embedding output; defaults to `dropout`. */
+  embeddingDropout?: number;
 }
 
 export interface BertOutput {
@@ -33,7 +41,7 @@ export interface BertOutput {
 }
 
 function withDefaults(c: BertConfig): Required<BertConfig> {
-  return { typeVocabSize: 2, attentionDropout: c.dropout, layerNormEps: 1e-12, initStd: 0.02, ...c };
+  return { typeVocabSize: 2, attentionDropout: c.dropout, embeddingDropout: c.dropout, layerNormEps: 1e-12, initStd: 0.02, norm: 'post', ...c };
 }
 
 class BertEmbeddings extends Module {
@@ -48,7 +56,7 @@ class BertEmbeddings extends Module {
     this.positionEmbeddings = this.module('position_embeddings', new Embedding(c.maxPositions, c.hidden, { std: c.initStd }));
     this.tokenTypeEmbeddings = this.module('token_type_embeddings', new Embedding(c.typeVocabSize, c.hidden, { std: c.initStd }));
     this.norm = this.module('LayerNorm', new LayerNorm(c.hidden, c.layerNormEps));
-    this.drop = this.module('dropout', new Dropout(c.dropout));
+    this.drop = this.module('dropout', new Dropout(c.embeddingDropout));
   }
   forward(inputIds: Tensor, tokenTypeIds: Tensor | null): Tensor {
     const [, l] = inputIds.shape as [number, number];
@@ -61,19 +69,29 @@ class BertEmbeddings extends Module {
   }
 }
 
-/** Linear + dropout + residual + LayerNorm: BERT's "output" sub-blocks. */
+/**
+ * Linear + dropout + residual + LayerNorm: BERT's "output" sub-blocks. In a pre-LN model the same
+ * LayerNorm (same parameter name) normalises the sub-block's input instead (`pre`), and the sum stays raw.
+ */
 class AddNorm extends Module {
   readonly dense: Linear;
   readonly norm: LayerNorm;
   readonly drop: Dropout;
+  readonly preNorm: boolean;
   constructor(inSize: number, c: Required<BertConfig>) {
     super();
     this.dense = this.module('dense', new Linear(inSize, c.hidden, { init: { std: c.initStd } }));
     this.norm = this.module('LayerNorm', new LayerNorm(c.hidden, c.layerNormEps));
     this.drop = this.module('dropout', new Dropout(c.dropout));
+    this.preNorm = c.norm === 'pre';
+  }
+  /** The sub-block's input: normalised first in a pre-LN model. */
+  pre(x: Tensor): Tensor {
+    return this.preNorm ? this.norm.forward(x) : x;
   }
   forward(x: Tensor, residual: Tensor): Tensor {
-    return this.norm.forward(this.drop.forward(this.dense.forward(x)).add(residual));
+    const sum = this.drop.forward(this.dense.forward(x)).add(residual);
+    return this.preNorm ? sum : this.norm.forward(sum);
   }
 }
 
@@ -86,7 +104,7 @@ class BertAttention extends Module {
     this.output = this.module('output', new AddNorm(c.hidden, c));
   }
   forward(x: Tensor, maskBias: Tensor | null): Tensor {
-    return this.output.forward(this.self.forward(x, maskBias), x);
+    return this.output.forward(this.self.forward(this.output.pre(x), maskBias), x);
   }
 }
 
@@ -114,7 +132,7 @@ export class BertLayer extends Module {
   }
   forward(x: Tensor, maskBias: Tensor | null): Tensor {
     const a = this.attention.forward(x, maskBias);
-    return this.output.forward(this.intermediate.forward(a), a);
+    return this.output.forward(this.intermediate.forward(this.output.pre(a)), a);
   }
 }
 
@@ -134,6 +152,8 @@ export class BertModel extends Module {
   readonly embeddings: BertEmbeddings;
   readonly layers: BertLayer[];
   readonly pooler: BertPooler;
+  /** Pre-LN only: the LayerNorm after the last layer. */
+  readonly finalNorm: LayerNorm | null;
 
   constructor(config: BertConfig) {
     super();
@@ -141,6 +161,7 @@ export class BertModel extends Module {
     this.embeddings = this.module('embeddings', new BertEmbeddings(this.config));
     const encoder = this.module('encoder', new EncoderStack(this.config));
     this.layers = encoder.layer.items;
+    this.finalNorm = encoder.finalNorm;
     this.pooler = this.module('pooler', new BertPooler(this.config));
   }
 
@@ -158,14 +179,17 @@ export class BertModel extends Module {
       h = layer.forward(h, maskBias);
       hiddenStates.push(h);
     }
+    if (this.finalNorm) hiddenStates[hiddenStates.length - 1] = h = this.finalNorm.forward(h);
     return { lastHidden: h, hiddenStates, pooled: this.pooler.forward(h) };
   }
 }
 
 class EncoderStack extends Module {
   readonly layer: ModuleList<BertLayer>;
+  readonly finalNorm: LayerNorm | null;
   constructor(c: Required<BertConfig>) {
     super();
     this.layer = this.module('layer', new ModuleList(Array.from({ length: c.layers }, () => new BertLayer(c))));
+    this.finalNorm = c.norm === 'pre' ? this.module('final_LayerNorm', new LayerNorm(c.hidden, c.layerNormEps)) : null;
   }
 }

@@ -59,7 +59,8 @@ export const TrainConfigSchema = strict({
   model: strict({
     preset: Type.Union([Type.Literal('default'), Type.Literal('official')]),
     orma: Type.Record(Type.String(), Type.Unknown()),
-    text: strict({ hidden: Int({ minimum: 8 }), layers: Int({ minimum: 2 }), heads: Int({ minimum: 1 }), ffn: Int({ minimum: 8 }), maxPositions: Int({ minimum: 8 }), dropout: Num({ minimum: 0, maximum: 0.9 }) }),
+    text: strict({ hidden: Int({ minimum: 8 }), layers: Int({ minimum: 2 }), heads: Int({ minimum: 1 }), ffn: Int({ minimum: 8 }), maxPositions: Int({ minimum: 8 }), dropout: Num({ minimum: 0, maximum: 0.9 }),
+      embeddingDropout: Type.Optional(Num({ minimum: 0, maximum: 0.9 })), norm: Type.Optional(Type.Union([Type.Literal('post'), Type.Literal('pre')])) }),
     textInit: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
     vocab: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
     maxLength: Int({ minimum: 8, maximum: 4096 }),

@@ -57,7 +57,7 @@ test('vocab and pretrain-text refuse evaluation files', () => {
     assert.equal(p.code, 2);
     assert.match(p.stderr, /refusing to pre-train from evaluation text/);
     const missing = orma(['pretrain-text', '--data', join(dir, 'nope.tsv'), '--out', join(dir, 'pt')]);
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read .*nope\.tsv/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -94,6 +94,31 @@ test('pretrain-text: Ctrl-C saves a checkpoint, --resume finishes the run', asyn
     assert.equal(result.steps, 200);
     assert.ok(result.finished);
     for (const f of ['config.json', 'vocab.txt', 'model.safetensors', 'tokenizer_config.json']) assert.ok(existsSync(join(out, f)), f);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('orma export writes a model directory (float32 or float16, with a card) that loads to the same weights', async () => {
+  const { loadOrmaModel } = await import('../../src/model/factory.js');
+  const dir = mkdtempSync(join(tmpdir(), 'orma-export-'));
+  try {
+    const src = join(PACKAGE_ROOT, 'test', 'fixtures', 'models', 'tiny');
+    writeFileSync(join(dir, 'card.md'), '# tiny\n');
+    const out32 = join(dir, 'm32'), out16 = join(dir, 'm16');
+    assert.equal(orma(['export', '--checkpoint', src, '--out', out32]).code, 0);
+    const r = orma(['export', '--checkpoint', out32, '--out', out16, '--float16', '--card', join(dir, 'card.md')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /float16/);
+    assert.equal(readFileSync(join(out16, 'README.md'), 'utf8'), '# tiny\n');
+    const a = loadOrmaModel(src), b = loadOrmaModel(out16);
+    const wa = new Map(a.model.namedParameters()), wb = new Map(b.model.namedParameters());
+    assert.equal(wa.size, wb.size);
+    for (const [k, t] of wa) assert.ok(t.sub(wb.get(k)!).abs().max().item() === 0, `${k} changed`);  // the fixture is float16 already
+    a.model.dispose(); b.model.dispose();
+    const missing = orma(['export', '--checkpoint', join(dir, 'nope'), '--out', join(dir, 'x')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /nope: not a checkpoint or model directory/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

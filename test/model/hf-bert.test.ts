@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveTensorCount, loadSafetensors, noGrad, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
-import { loadBertCheckpoint, saveBertCheckpoint } from '../../src/model/hf-bert.js';
+import { loadBertCheckpoint, saveBertCheckpoint, toHfBertConfig } from '../../src/model/hf-bert.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { hasPython, runReference } from '../helpers/python.js';
 
@@ -99,4 +99,10 @@ test('our checkpoints round-trip through the Hugging Face layout', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a pre-LN text encoder refuses the Hugging Face BERT export (BERT is post-LN)', () => {
+  const cfg = { vocabSize: 9, hidden: 8, layers: 2, heads: 2, ffn: 8, maxPositions: 6, dropout: 0 };
+  assert.equal(toHfBertConfig(cfg).hidden_size, 8);
+  assert.throws(() => toHfBertConfig({ ...cfg, norm: 'pre' }), /pre-LN .*no Hugging Face BERT equivalent/);
 });

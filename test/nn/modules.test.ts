@@ -77,6 +77,35 @@ checkModule('BertModel (pooled + last hidden)', () => {
     fn: (i, k) => { const o = m.forward(i!, k!); return o.pooled.add(o.lastHidden.sum(1)); },
   };
 });
+checkModule('BertModel pre-LN (pooled + last hidden)', () => {
+  const m = new BertModel({ vocabSize: 9, hidden: 8, layers: 2, heads: 2, ffn: 8, maxPositions: 6, dropout: 0, norm: 'pre' });
+  const ids = tensor([[2, 4, 5, 3], [2, 6, 3, 0]], { dtype: 'int64' });
+  const mask = tensor([[1, 1, 1, 1], [1, 1, 1, 0]], { dtype: 'int64' });
+  return {
+    module: m, inputs: [ids, mask], wrtInputs: [],
+    fn: (i, k) => { const o = m.forward(i!, k!); return o.pooled.add(o.lastHidden.sum(1)); },
+  };
+});
+test('pre-LN BertLayer is x + Attn(LN1 x), then + FFN(LN2 ·); pre-LN BertModel ends with a LayerNorm', () => {
+  setDefaultDtype('float64');
+  try {
+    manualSeed(5);
+    const cfg = { vocabSize: 9, hidden: 8, layers: 1, heads: 2, ffn: 12, maxPositions: 6, dropout: 0, norm: 'pre' as const };
+    const layer = new BertLayer(cfg).eval();
+    const x = randn([2, 3, 8]);
+    const att = layer.attention;
+    const a = x.add(att.output.dense.forward(att.self.forward(att.output.norm.forward(x), null)));
+    const want = a.add(layer.output.dense.forward(layer.intermediate.forward(layer.output.norm.forward(a))));
+    assert.ok(layer.forward(x, null).sub(want).abs().max().item() < 1e-12);
+    const model = new BertModel({ ...cfg, layers: 2 }).eval();
+    assert.ok(model.namedParameters().map(([n]) => n).includes('encoder.final_LayerNorm.weight'));
+    const last = model.forward(tensor([[2, 4, 5]], { dtype: 'int64' })).lastHidden;
+    assert.ok(last.mean(-1).abs().max().item() < 1e-9, 'the last hidden state is layer-normalised');
+    assert.equal(new BertModel({ ...cfg, norm: "post" }).namedParameters().map(([n]) => n).includes('encoder.final_LayerNorm.weight'), false);
+  } finally {
+    setDefaultDtype('float32');
+  }
+});
 checkModule('GCNConv', () => {
   const m = new GCNConv(3, 4);
   const ei = tensor([[0, 1, 1, 2, 3], [1, 0, 2, 1, 1]], { dtype: 'int64' });
