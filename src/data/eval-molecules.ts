@@ -8,6 +8,8 @@ import { PACKAGE_ROOT } from '../util/paths.js';
 /** The shipped benchmark files' folder. */
 export const BENCHMARK_DIR = join(PACKAGE_ROOT, 'data', 'benchmarks');
 export const EVAL_MOLECULES_FILE = join(BENCHMARK_DIR, 'eval-molecules.tsv.gz');
+/** All 33,010 ChEBI-20 molecules (`id`, `smiles`): the default search library and the `chebi20-all` evaluation pool. */
+export const CHEBI20_MOLECULES_FILE = join(PACKAGE_ROOT, 'data', 'libraries', 'chebi20-molecules.tsv.gz');
 
 /** The evaluation sets in the shipped file, in file order. */
 export const EVAL_SETS = ['chebi20_test', 'chebi20_validation', 'chebi20_selection', 'pcdes_validation', 'pcdes_test'] as const;

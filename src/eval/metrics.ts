@@ -70,3 +70,58 @@ export function retrievalMetrics(scores: ArrayLike<number>, texts: number, molec
   const m2t = metricsFromRanks(goldRanks(transposed, mols.length, texts, mols.map((m) => goldText.get(m)!)));
   return { textToMolecule: t2m, moleculeToText: m2t };
 }
+
+/**
+ * 1-based positions of the gold candidates `gold` among `scores` (higher first) in the order evaluation
+ * uses: on equal scores every other candidate goes before a gold one (ties count against the gold), and
+ * gold candidates among themselves go by score, then index. A NaN score goes before every gold candidate;
+ * a NaN gold score is last. `same(c, g)` says that candidate c is the same input as gold g (an identical
+ * text): it ties with g whatever the float rounding. Positions are returned in the order of `gold`.
+ */
+export function goldPositions(scores: ArrayLike<number>, gold: readonly number[], same?: (c: number, g: number) => boolean): number[] {
+  const key = (g: number) => (Number.isNaN(scores[g]!) ? -Infinity : scores[g]!);
+  return gold.map((g) => {
+    const s = scores[g]!, at = (c: number) => !(scores[c]! < s) || (same?.(c, g) ?? false);
+    let ahead = 0;
+    for (let c = 0; c < scores.length; c++) if (at(c)) ahead++;
+    // gold candidates were counted above when at or above s (g itself always); they go by score, then index
+    for (const h of gold) {
+      if (at(h)) ahead--;
+      if (h !== g && (key(h) > key(g) || (key(h) === key(g) && h < g))) ahead++;
+    }
+    return ahead + 1;
+  });
+}
+
+/** One query's outcome: where each gold candidate ended up; `positions` is empty when the query could not be scored. */
+export interface QueryOutcome {
+  /** Rank of the best-placed gold candidate (1-based), or the pool size for a query that was not scored. */
+  rank: number;
+  /** Positions of the gold candidates that were ranked (all of them, or none). */
+  positions: number[];
+  /** How many gold candidates the query has. */
+  golds: number;
+}
+
+export function outcome(positions: number[], golds: number, missRank: number): QueryOutcome {
+  return { rank: positions.length ? Math.min(...positions) : missRank, positions, golds };
+}
+
+export interface RetrievalMetrics extends RankingMetrics {
+  /** Percent of the gold candidates in the top 1, 5, 10, averaged over queries (= Hits@k with one gold each). */
+  recall1: number;
+  recall5: number;
+  recall10: number;
+}
+
+/**
+ * Hits@k (any gold in the top k), Recall@k (share of the query's golds in the top k), MRR, mean and
+ * median rank (of the best gold). A query that was not scored is a miss at every k and counts its rank.
+ */
+export function metricsFromOutcomes(outcomes: readonly QueryOutcome[]): RetrievalMetrics {
+  const base = metricsFromRanks(outcomes.map((o) => o.rank));
+  const pct = (f: (o: QueryOutcome) => number) => (100 * outcomes.reduce((a, o) => a + f(o), 0)) / outcomes.length;
+  const hits = (k: number) => pct((o) => (o.positions.some((p) => p <= k) ? 1 : 0));
+  const recall = (k: number) => pct((o) => o.positions.filter((p) => p <= k).length / o.golds);
+  return { ...base, hits1: hits(1), hits5: hits(5), hits10: hits(10), recall1: recall(1), recall5: recall(5), recall10: recall(10) };
+}

@@ -40,7 +40,7 @@ export interface Ragged {
 }
 
 /** Indices sorted by size, cut into batches of `batchSize`. */
-function sortedBatches(sizes: number[], batchSize: number): number[][] {
+export function sortedBatches(sizes: number[], batchSize: number): number[][] {
   const order = sizes.map((_, i) => i).sort((a, b) => sizes[a]! - sizes[b]! || a - b);
   const out: number[][] = [];
   for (let i = 0; i < order.length; i += batchSize) out.push(order.slice(i, i + batchSize));

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../util/paths.js';
+import { CHEBI20_MOLECULES_FILE } from '../data/eval-molecules.js';
 import { SearchError } from './errors.js';
 
 export interface MoleculeEntry { id: string; smiles: string; name?: string }
@@ -21,7 +22,7 @@ export interface Library<T> {
   entries: T[];
 }
 
-export const DEFAULT_MOLECULE_LIBRARY = join(PACKAGE_ROOT, 'data', 'libraries', 'chebi20-molecules.tsv.gz');
+export const DEFAULT_MOLECULE_LIBRARY = CHEBI20_MOLECULES_FILE;
 export const DEFAULT_TEXT_LIBRARY = join(PACKAGE_ROOT, 'data', 'libraries', 'chebi20-texts.tsv.gz');
 
 const SMILES_COLUMNS = ['SMILES', 'smiles', 'CanonicalSMILES'];

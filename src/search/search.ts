@@ -16,8 +16,8 @@ import { PACKAGE_ROOT } from '../util/paths.js';
 import { SearchError } from './errors.js';
 import { DEFAULT_MOLECULE_LIBRARY, DEFAULT_TEXT_LIBRARY, readMoleculeLibrary, readTextLibrary, type Library, type MoleculeEntry, type TextEntry } from './library.js';
 import { embedGraphs, embedTokenIds, isCosine, tokenize } from './embed.js';
-import { modelFingerprint, openIndex, type StoreDtype, type VectorIndex } from './store.js';
-import { exactTopK } from './exact.js';
+import { modelFingerprint, openStage1, type Stage1Index, type StoreChoice, type StoreDtype } from './store.js';
+import type { AnnChoice, AnnSearch } from './lance.js';
 import { ChemIndex } from './chem.js';
 import { explainPair, type Explanation } from './explain.js';
 
@@ -47,6 +47,18 @@ export interface LoadOptions {
   progress?: NodeJS.WriteStream | null;
   /** Build (or open) each index on first use instead of in load(). Default false. */
   lazy?: boolean;
+  /**
+   * Stage-1 store: 'exact' (the in-memory matrix, built on first use), 'lance' (a LanceDB store, built by
+   * `orma index --store lance`), or 'auto' (default): the LanceDB store when one was built for the library
+   * and model, else by library size (store.ts, EXACT_MAX_ROWS).
+   */
+  store?: StoreChoice;
+  /** Build a missing LanceDB store instead of failing (what `orma index` does). Default false. */
+  buildStore?: boolean;
+  /** ANN index of a LanceDB store being built (default 'auto'). */
+  ann?: AnnChoice;
+  /** Search-time settings of a LanceDB store's ANN index (nprobes, refineFactor, ef, flat). */
+  annSearch?: AnnSearch;
 }
 
 export const DEFAULT_MODEL_DIR = join(PACKAGE_ROOT, 'models', 'default');
@@ -68,8 +80,8 @@ function nonEmpty(v: unknown, field: string): string {
 }
 
 export class OrmaSearch {
-  private molIndex: VectorIndex | null = null;
-  private txtIndex: VectorIndex | null = null;
+  private molIndex: Stage1Index | null = null;
+  private txtIndex: Stage1Index | null = null;
   private chemIndex: ChemIndex | null = null;
   private readonly byId: Map<string, number>;
   private closed = false;
@@ -94,7 +106,7 @@ export class OrmaSearch {
     const modelDir = resolve(o.model ?? DEFAULT_MODEL_DIR);
     if (!existsSync(join(modelDir, 'config.json'))) {
       if (o.model === undefined) {
-        throw new SearchError(`no default model is shipped yet (${modelDir} has no config.json): pass a model directory: \`orma search --model DIR\` on the command line, OrmaSearch.load({ model: DIR }) in code (a training run's best/ folder works)`, 'model');
+        throw new SearchError(`${modelDir} is not an orma model directory (no config.json): pass a model directory: \`orma search --model DIR\` on the command line, OrmaSearch.load({ model: DIR }) in code (a training run's best/ folder works)`, 'model');
       }
       throw new SearchError(`${modelDir}: not an orma model directory (no config.json)`, 'model');
     }
@@ -124,13 +136,14 @@ export class OrmaSearch {
     return {
       root: this.indexDir, model: { dir: this.modelDir, fingerprint: this.fingerprint }, featurizer: this.bundle.config.featurizer,
       dim: this.bundle.config.orma.dim, normalized: isCosine(this.bundle), dtype: this.o.dtype, progress: this.o.progress ?? null,
+      store: this.o.store, build: this.o.buildStore ?? false, ann: this.o.ann, annSearch: this.o.annSearch,
     };
   }
 
-  /** The molecule library's index (built on first use when missing). */
-  async moleculeIndex(): Promise<VectorIndex> {
+  /** The molecule library's stage-1 store (the exact one built on first use when missing). */
+  async moleculeIndex(): Promise<Stage1Index> {
     this.check();
-    this.molIndex ??= await openIndex({
+    this.molIndex ??= await openStage1({
       ...this.common(), kind: 'molecules',
       library: { file: this.molecules.file, sha256: this.molecules.sha256, ids: this.molecules.entries.map((e) => e.id) },
       embed: (start, end) => {
@@ -149,10 +162,10 @@ export class OrmaSearch {
     return this.molIndex;
   }
 
-  /** The text library's index (built on first use when missing). */
-  async textIndex(): Promise<VectorIndex> {
+  /** The text library's stage-1 store (the exact one built on first use when missing). */
+  async textIndex(): Promise<Stage1Index> {
     this.check();
-    this.txtIndex ??= await openIndex({
+    this.txtIndex ??= await openStage1({
       ...this.common(), kind: 'texts',
       library: { file: this.texts.file, sha256: this.texts.sha256, ids: this.texts.entries.map((e) => e.id) },
       embed: (start, end) => ({ vectors: embedTokenIds(this.bundle, tokenize(this.bundle, this.texts.entries.slice(start, end).map((e) => e.text))), invalid: [] }),
@@ -192,14 +205,13 @@ export class OrmaSearch {
     const index = await this.moleculeIndex();
     let subset: Int32Array | undefined;
     if (o.substructure !== undefined) {
-      const rows = this.chem().substructure(o.substructure);
-      subset = Int32Array.from(Array.from(rows, (r) => index.matrixRow[r]!).filter((r) => r >= 0));
+      subset = Int32Array.from(this.chem().substructure(o.substructure));
       if (subset.length === 0) return [];
     }
     const ids = tokenize(this.bundle, [query]);
     const q = embedTokenIds(this.bundle, ids);
-    const top = exactTopK(index.matrix, q, Math.max(k, K), { subset });
-    const rows = top.rows.map((r) => index.libraryRow[r]!);
+    const top = await index.topK(q, Math.max(k, K), { subset });
+    const rows = top.rows;
     const scale = this.globalScale();
     let scored = rows.map((row, i) => ({ row, score: scale * top.scores[i]!, grains: { global: scale * top.scores[i]! } as Grains }));
     if (K > 0 && rows.length) {
@@ -220,8 +232,8 @@ export class OrmaSearch {
     const graph = this.graphOrError(nonEmpty(smiles, 'smiles'), 'smiles');
     const k = count(o.k, 'k', DEFAULT_K, 1), K = count(o.rerank, 'rerank', DEFAULT_RERANK, 0);
     const index = await this.textIndex();
-    const top = exactTopK(index.matrix, embedGraphs(this.bundle, [graph]), Math.max(k, K));
-    const rows = top.rows.map((r) => index.libraryRow[r]!);
+    const top = await index.topK(embedGraphs(this.bundle, [graph]), Math.max(k, K));
+    const rows = top.rows;
     const scale = this.globalScale();
     let scored = rows.map((row, i) => ({ row, score: scale * top.scores[i]!, grains: { global: scale * top.scores[i]! } as Grains }));
     if (K > 0 && rows.length) {
@@ -278,8 +290,8 @@ export class OrmaSearch {
     if (by === 'morgan') hits = this.chem().morganSimilar(s, k);
     else if (by === 'model') {
       const index = await this.moleculeIndex();
-      const top = exactTopK(index.matrix, embedGraphs(this.bundle, [this.graphOrError(s, 'smiles')]), k);
-      hits = top.rows.map((r, i) => ({ row: index.libraryRow[r]!, score: top.scores[i]! }));
+      const top = await index.topK(embedGraphs(this.bundle, [this.graphOrError(s, 'smiles')]), k);
+      hits = top.rows.map((r, i) => ({ row: r, score: top.scores[i]! }));
     } else throw new SearchError(`by must be 'model' or 'morgan', got ${JSON.stringify(by)}`, 'by');
     return hits.map((h, i) => {
       const e = this.molecules.entries[h.row]!;

@@ -5,16 +5,39 @@
 // version and options, dtype), so a new model or library gets a new folder and an old one stays valid.
 // Building is resumable: a chunk is done when its .json exists (written after its .bin, both atomically),
 // so an interrupted build continues at the first missing chunk.
+//
+// Stage 1 searches one of two stores of those vectors (openStage1):
+//   'exact'  the chunks loaded as one in-memory matrix, searched by blocked matrix products (exact.ts);
+//   'lance'  a LanceDB table built from the chunks (lance.ts), searched flat or through an ANN index, for
+//            libraries too large for the first. `orma index --store lance` builds it; a search never does.
+// 'auto' picks by library size (defaultStore below).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { Progress } from '../util/progress.js';
+import { formatDuration, Progress } from '../util/progress.js';
 import type { FeaturizerConfig } from '../model/factory.js';
+import { exactTopK } from './exact.js';
+import { annParams, estimateIndexSeconds, LanceStore, readLanceManifest, storesOfLibrary, StoreError, writeLanceStore, type AnnChoice, type AnnParams, type AnnSearch, type StoreIdentity, type TopRows, type VectorBatch } from './lance.js';
 
 export const INDEX_FORMAT = 'orma-index', INDEX_VERSION = 1;
 export type StoreDtype = 'float16' | 'float32';
+export type StoreKind = 'exact' | 'lance';
+export type StoreChoice = 'auto' | StoreKind;
+
+// The default store by library size (searchable vectors), from `orma bench store` (docs/scale.md):
+// below EXACT_MAX_ROWS the in-memory blocked matrix product is exact and needs no build step beyond the
+// embedding. It reads every vector per query, so its time grows linearly: 1M 256-dim float16 vectors
+// took 172 ms p50 on a quiet 2-core machine, so 100,000 take ~17 ms, the stage-1 budget of 20 ms.
+// Past that, LanceDB with IVF_HNSW_SQ answers in ~12 ms at 1M (recall@10 0.91 before the rerank,
+// 0.98 with ef 200; lance.ts) whatever the size, once built (3m40s for 1M).
+export const EXACT_MAX_ROWS = 100_000;
+
+/** The stage-1 store 'auto' means for a library of `rows` searchable vectors. */
+export function defaultStore(rows: number): StoreKind {
+  return rows < EXACT_MAX_ROWS ? 'exact' : 'lance';
+}
 
 export interface IndexManifest {
   format: typeof INDEX_FORMAT;
@@ -34,8 +57,29 @@ export interface IndexManifest {
   seconds?: number;
 }
 
-export interface VectorIndex {
+/** A library's stage-1 store, opened: the k best library rows by dot product with a query vector. */
+export interface Stage1Index {
+  store: StoreKind;
+  /** The index folder. */
   dir: string;
+  kind: 'molecules' | 'texts';
+  /** Library rows, and those that can be found (the others could not be embedded). */
+  rows: number;
+  searchable: number;
+  invalid: { row: number; id: string; reason: string }[];
+  dim: number;
+  dtype: StoreDtype;
+  /** The LanceDB store's ANN index (null: flat), for store 'lance'. */
+  ann?: AnnParams | null;
+  /** Seconds the build took (embedding; for 'lance' also writing the table and training the index). */
+  seconds: number;
+  /** The k best library rows (ties by row); `subset` (library rows) restricts the search, exactly. */
+  topK(query: Float32Array, k: number, o?: { subset?: Int32Array } & AnnSearch): Promise<TopRows>;
+  dispose(): void;
+}
+
+export interface VectorIndex extends Stage1Index {
+  store: 'exact';
   manifest: IndexManifest;
   /** [R, D] vectors of the searchable rows (float32 in memory when it fits, else the stored dtype). */
   matrix: Tensor;
@@ -94,10 +138,21 @@ function toStored(v: Float32Array, rows: number, dim: number, dtype: StoreDtype)
   return new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
 }
 
+/** The index folder of a library under a model. */
+export function indexDir(o: Pick<OpenIndexOptions, 'root' | 'kind' | 'library' | 'model' | 'featurizer' | 'dtype' | 'normalized'>): string {
+  return join(o.root, `${o.kind}-${indexKey({ ...o, dtype: o.dtype ?? 'float16' })}`);
+}
+
 /** Opens the index of a library, embedding the chunks that are missing first (with a progress line). */
 export async function openIndex(o: OpenIndexOptions): Promise<VectorIndex> {
+  const { dir, manifest } = await ensureChunks(o);
+  return loadIndex(dir, manifest, o.float32Below ?? 1 << 26);
+}
+
+/** Embeds the chunks of the library that are missing and returns the complete manifest. */
+async function ensureChunks(o: OpenIndexOptions): Promise<{ dir: string; manifest: IndexManifest }> {
   const dtype = o.dtype ?? 'float16', chunkRows = o.chunkRows ?? 2048;
-  const dir = join(o.root, `${o.kind}-${indexKey({ ...o, dtype })}`);
+  const dir = indexDir(o);
   mkdirSync(dir, { recursive: true });
   const N = o.library.ids.length, D = o.dim, bytes = dtype === 'float16' ? 2 : 4;
   const chunks = Math.ceil(N / chunkRows);
@@ -138,7 +193,7 @@ export async function openIndex(o: OpenIndexOptions): Promise<VectorIndex> {
     manifest = { ...base, complete: true, invalid, seconds: (performance.now() - t0) / 1000 };
     writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
   }
-  return loadIndex(dir, manifest, o.float32Below ?? 1 << 26);
+  return { dir, manifest };
 }
 
 function loadIndex(dir: string, manifest: IndexManifest, float32Below: number): VectorIndex {
@@ -169,5 +224,110 @@ function loadIndex(dir: string, manifest: IndexManifest, float32Below: number): 
     t.dispose();
     return wide;
   });
-  return { dir, manifest, matrix, libraryRow, matrixRow, dispose: () => matrix.dispose() };
+  return {
+    store: 'exact', dir, manifest, matrix, libraryRow, matrixRow, kind: manifest.kind, rows: N, searchable: R, invalid: manifest.invalid,
+    dim: D, dtype: manifest.dtype, seconds: manifest.seconds ?? 0,
+    topK: async (query, k, o = {}) => {
+      const subset = o.subset ? Int32Array.from(Array.from(o.subset, (r) => matrixRow[r] ?? -1).filter((r) => r >= 0)) : undefined;
+      if (subset && subset.length === 0) return { rows: [], scores: [] };
+      const top = exactTopK(matrix, query, k, { subset });
+      return { rows: top.rows.map((r) => libraryRow[r]!), scores: top.scores };
+    },
+    dispose: () => matrix.dispose(),
+  };
+}
+
+/** The chunk files of a complete index as table batches of at least `minRows` rows (invalid rows left out). */
+function* chunkBatches(dir: string, m: IndexManifest, minRows = 65_536): Generator<VectorBatch> {
+  const N = m.library.rows, D = m.dim, f16 = m.dtype === 'float16';
+  const bad = new Set(m.invalid.map((x) => x.row));
+  let rows: number[] = [], parts: (Uint16Array | Float32Array)[] = [];
+  const flush = (): VectorBatch => {
+    const vectors = f16 ? new Uint16Array(rows.length * D) : new Float32Array(rows.length * D);
+    let at = 0;
+    for (const p of parts) { vectors.set(p, at); at += p.length; }
+    const b = { rows: Int32Array.from(rows), vectors };
+    rows = []; parts = [];
+    return b;
+  };
+  for (let i = 0; i * m.chunkRows < N; i++) {
+    let buf: Uint8Array = readFileSync(join(dir, chunkName(i) + '.bin'));
+    if (buf.byteOffset % 4 !== 0) buf = new Uint8Array(buf);
+    const view = f16 ? new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2) : new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+    const n = Math.min(m.chunkRows, N - i * m.chunkRows);
+    for (let j = 0; j < n; j++) {
+      const row = i * m.chunkRows + j;
+      if (bad.has(row)) continue;
+      rows.push(row);
+      parts.push(view.subarray(j * D, (j + 1) * D));
+    }
+    if (rows.length >= minRows) yield flush();
+  }
+  if (rows.length) yield flush();
+}
+
+export interface OpenStage1Options extends OpenIndexOptions {
+  /** Which store (default 'auto': by library size, or the LanceDB store when one was built). */
+  store?: StoreChoice;
+  /** Build a missing LanceDB store (`orma index`); a search never does (default false). */
+  build?: boolean;
+  /** The ANN index a LanceDB build trains (default 'auto': IVF_PQ from ANN_MIN_ROWS vectors, else none). */
+  ann?: AnnChoice;
+  /** Search-time ANN settings of a LanceDB store. */
+  annSearch?: AnnSearch;
+}
+
+function identity(o: OpenIndexOptions): StoreIdentity {
+  return { kind: o.kind, library: { file: o.library.file, sha256: o.library.sha256, rows: o.library.ids.length }, model: o.model, featurizer: o.featurizer, dim: o.dim, normalized: o.normalized };
+}
+
+/** Opens the stage-1 store of a library: the exact in-memory matrix or the LanceDB store (see the top of this file). */
+export async function openStage1(o: OpenStage1Options): Promise<Stage1Index> {
+  const choice = o.store ?? 'auto';
+  if (choice !== 'auto' && choice !== 'exact' && choice !== 'lance') throw new StoreError(`store must be auto, exact or lance, got ${JSON.stringify(choice)}`);
+  const dir = indexDir(o), N = o.library.ids.length;
+  const built = choice === 'exact' ? null : readLanceManifest(dir);
+  const store: StoreKind = choice !== 'auto' ? choice : built ? 'lance' : defaultStore(N);
+  if (store === 'exact') return openIndex(o);
+  const want = identity(o);
+  if (built && !o.build) return lanceIndex(await LanceStore.open(dir, want, o.annSearch), dir);
+  if (built && (o.ann === undefined || o.ann === 'auto' || o.ann === (built.ann?.type ?? 'none'))) {
+    try {
+      return lanceIndex(await LanceStore.open(dir, want, o.annSearch), dir);   // already built: reuse it
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      o.progress?.write(`lance ${o.kind}: rebuilding the store: ${err.message}\n`);
+    }
+  }
+  if (!o.build) {
+    const others = storesOfLibrary(o.root, o.kind, o.library.sha256).filter((x) => x.dir !== dir);
+    const other = others.length ? ` ${o.root} holds a LanceDB store of this library built with another model (${others[0]!.manifest.model.dir}, fingerprint ${others[0]!.manifest.model.fingerprint.slice(0, 12)}); stores are per model.` : '';
+    const why = choice === 'auto' ? ` (the library has ${N} rows; from ${EXACT_MAX_ROWS} the default store is LanceDB; --store exact keeps the in-memory one)` : '';
+    throw new StoreError(`no LanceDB store of ${o.library.file} for this model under ${o.root}${why}.${other} Build it with \`orma index --library ${o.library.file} --out ${o.root} --store lance --model ${o.model.dir}\``);
+  }
+  const { dir: d, manifest } = await ensureChunks(o);
+  const searchable = N - manifest.invalid.length;
+  const ann = annParams(o.ann ?? 'auto', searchable, o.dim, o.normalized);
+  const progress = new Progress({ label: `lance ${o.kind}`, total: searchable, unit: 'rows', stream: o.progress ?? null });
+  let last = 0;
+  await writeLanceStore({
+    dir: d, identity: want, dtype: 'float32', batches: chunkBatches(d, manifest), invalid: manifest.invalid, ann,
+    onBatch: (n) => { progress.tick(n - last); last = n; },
+    onIndex: (p) => {
+      progress.finish();
+      o.progress?.write(`lance ${o.kind}: training the ${p.type} index (${p.numPartitions} partitions) on ${searchable} vectors, about ${formatDuration(estimateIndexSeconds(p, searchable, o.dim))} on 2 cores\n`);
+    },
+  });
+  if (!ann) progress.finish();
+  return lanceIndex(await LanceStore.open(d, want, o.annSearch), d, manifest.seconds ?? 0);
+}
+
+function lanceIndex(s: LanceStore, dir: string, embedSeconds = 0): Stage1Index {
+  const m = s.manifest;
+  return {
+    store: 'lance', dir, kind: m.kind, rows: m.library.rows, searchable: m.rows, invalid: m.invalid, dim: m.dim, dtype: m.dtype,
+    ann: m.ann, seconds: embedSeconds + m.seconds.write + m.seconds.index,
+    topK: (query, k, o = {}) => s.topK(query, k, o),
+    dispose: () => s.close(),
+  };
 }

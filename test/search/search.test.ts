@@ -37,8 +37,9 @@ after(() => {
 test('load: info, the unparsable molecule is left out of the index', async () => {
   assert.deepEqual({ ...s.info, model: undefined }, { model: undefined, molecules: 122, texts: 120, dim: 32 });
   const index = await s.moleculeIndex();
-  assert.equal(index.libraryRow.length, 121);
-  assert.deepEqual(index.manifest.invalid.map((x) => x.id), ['bad1']);
+  assert.equal(index.store, 'exact', 'a small library defaults to the exact store');
+  assert.equal(index.searchable, 121);
+  assert.deepEqual(index.invalid.map((x) => x.id), ['bad1']);
   assert.equal(s.molecule('92831')?.name, 'ethyl (S)-lactate');
   assert.equal(s.molecule('nope'), undefined);
 });
@@ -235,10 +236,13 @@ test('libraries: shipped files read, ids unique', () => {
   assert.throws(() => readMoleculeLibrary(TEXTS), /no SMILES column/);
 });
 
-test('load: no default model gives a clear message naming --model', async () => {
+test('load: the shipped default model and libraries by default (lazily: no index built); a missing model is a clear error', async () => {
   const prev = liveTensorCount();
-  await assert.rejects(OrmaSearch.load({ indexDir: dir }), (err: unknown) => err instanceof SearchError && err.field === 'model' && /no default model is shipped yet.*--model/.test(err.message));
-  await assert.rejects(OrmaSearch.load({ model: join(dir, 'none') }), /not an orma model directory/);
+  const d = await OrmaSearch.load({ indexDir: dir, lazy: true });
+  assert.equal(d.info.molecules, 33010);
+  assert.equal(d.info.dim, 256);
+  d.close();
+  await assert.rejects(OrmaSearch.load({ model: join(dir, 'none') }), (err: unknown) => err instanceof SearchError && err.field === 'model' && /not an orma model directory|no config\.json/.test(err.message));
   assert.equal(liveTensorCount(), prev);
 });
 
@@ -255,12 +259,12 @@ test('CLI: orma search --json and the table, orma index', () => {
   r = orma(['search', 'x', '--substructure', 'C((', ...common]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /cannot read the SMARTS pattern 'C\(\('/);
-  r = orma(['search', 'x']);
+  r = orma(['search', 'x', '--model', join(dir, 'none')]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /no default model is shipped yet/);
+  assert.match(r.stderr, /not an orma model directory/);
   r = orma(['index', '--library', MOLECULES, '--out', join(dir, 'cli-index'), '--model', MODEL]);
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual({ ...JSON.parse(r.stdout), dir: undefined, seconds: undefined }, { dir: undefined, seconds: undefined, kind: 'molecules', rows: 122, searchable: 121, invalid: 1, dim: 32, dtype: 'float16' });
+  assert.deepEqual({ ...JSON.parse(r.stdout), dir: undefined, seconds: undefined }, { dir: undefined, seconds: undefined, kind: 'molecules', store: 'exact', rows: 122, searchable: 121, invalid: 1, dim: 32, dtype: 'float16' });
 });
 
 test('close: frees every tensor the search object held', async () => {

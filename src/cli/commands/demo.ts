@@ -40,6 +40,6 @@ export async function run(argv: string[]): Promise<number> {
   const tok = BertTokenizer.fromVocabFile(join(DEFAULT_MODEL_DIR, 'vocab.txt'));
   const enc = tok.encode(text, { returnTokens: true });
   console.log(`text      ${enc.ids.length} word pieces: ${enc.tokens!.join(' ')}`);
-  console.log('\nNo default retrieval model is shipped yet: `orma train` trains one (docs/training.md), `orma search --model RUN/best` searches with it.');
+  console.log('\nRetrieval: `orma search "a description"` searches the shipped ChEBI-20 molecules with the default model (models/default); `orma train` trains your own (docs/training.md).');
   return 0;
 }

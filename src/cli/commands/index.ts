@@ -11,9 +11,11 @@ export interface Command {
 export const commands: Record<string, Command> = {
   demo: { summary: 'a short offline tour: engine, a molecule\'s motifs, a tokenized description', load: () => import('./demo.js') },
   info: { summary: 'show the tensor engine set-up (threads, BLAS, CUDA)', load: () => import('./info.js') },
-  bench: { summary: 'run a benchmark (engine, encoder, chem, text, gnn, orma, search, serve) and print JSON', load: () => import('./bench.js') },
+  bench: { summary: 'run a benchmark (engine, encoder, chem, text, gnn, orma, search, store, serve) and print JSON', load: () => import('./bench.js') },
   'pretrain-text': { summary: 'pre-train the BERT text encoder with masked-language modelling (resumable)', load: () => import('./pretrain-text.js') },
   train: { summary: 'train an ORMA model from a config (validation, best/last checkpoints, --resume, --budget)', load: () => import('./train.js') },
+  export: { summary: 'write a checkpoint as a model directory to ship (weights, config, vocab; float16; model card)', load: () => import('./export.js') },
+  eval: { summary: 'retrieval metrics of a model on a pair file, both directions (Hits, Recall, MRR; pools, fused or reranked scores, MoMu)', load: () => import('./eval.js') },
   vocab: { summary: 'train a WordPiece vocabulary (vocab.txt) from training descriptions', load: () => import('./vocab.js') },
   data: { summary: 'download the benchmarks (pinned digests, resumable); check any pair file', load: () => import('./data.js') },
   serve: { summary: 'HTTP API and web page: search, describe, explain (why a molecule matched), depictions', load: () => import('./serve.js') },

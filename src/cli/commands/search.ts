@@ -7,9 +7,11 @@ const COMMON = `  --model DIR        model directory (default models/default)
   --texts FILE       text library (TSV with id/text columns, or .txt; default: the shipped ChEBI-20
                      descriptions, 33,006, CC BY 4.0)
   --index DIR        where indexes and caches live (default $ORMA_INDEX_DIR or ~/.cache/orma/index)
-  --dtype T          float16 (default) or float32 index vectors`;
+  --dtype T          float16 (default) or float32 index vectors
+  --store S          stage-1 store: auto (default: the LanceDB store when \`orma index --store lance\` built
+                     one, else the exact in-memory matrix below 100,000 rows), exact, or lance`;
 
-const SEARCH_HELP = `usage: orma search "DESCRIPTION" [--k 10] [--rerank 50] [--substructure SMARTS] [--json]
+const SEARCH_HELP = `usage: orma search "DESCRIPTION" [--k 10] [--rerank 50] [--substructure SMARTS] [--library FILE|DIR] [--json]
        orma search --smiles SMILES [--k 10] [--rerank 50] [--json]        (texts for a molecule)
        orma search --similar SMILES [--by model|morgan] [--k 10] [--json] (molecules like a molecule)
        orma search "DESCRIPTION" --explain SMILES [--json]               (why they match)
@@ -22,9 +24,16 @@ The first search under a model builds that model's index of each library (progre
   --substructure S   keep only molecules matching the SMARTS S (RDKit)
   --by B             --similar by the model's molecule vectors (default) or Morgan-fingerprint Tanimoto
   --json             print JSON instead of a table
+  --library P        a library file (molecules or texts, from its columns), or a folder with
+                     molecules.{tsv.gz,tsv,smi} and/or texts.{tsv.gz,tsv,txt}
+  --nprobes N        LanceDB ANN index: IVF partitions to probe (IVF_PQ default 1/8 of them, at least 8;
+                     IVF_HNSW_SQ: all)
+  --refine R         LanceDB ANN index: re-score R × k candidates with the stored vectors (default 10 for
+                     IVF_PQ, 4 for IVF_HNSW_SQ)
+  --flat             LanceDB store: ignore the ANN index (an exact scan)
 ${COMMON}`;
 
-const INDEX_HELP = `usage: orma index --library FILE --out DIR [--kind molecules|texts] [--model DIR] [--dtype T]
+const INDEX_HELP = `usage: orma index --library FILE --out DIR [--kind molecules|texts] [--model DIR] [--dtype T] [--store S] [--ann A]
 
 Embeds a library once under a model into DIR (with a progress bar; an interrupted run resumes where it
 stopped). The index is keyed by the library's bytes, the model's weights and config, and the featurizer
@@ -33,10 +42,46 @@ version, so \`orma search --index DIR\` with the same model and library uses it 
   --out DIR          index folder (the --index DIR of orma search)
   --kind K           molecules or texts (default: from the file)
   --model DIR        model directory (default models/default)
-  --dtype T          float16 (default) or float32 vectors`;
+  --dtype T          float16 (default) or float32 vectors
+  --store S          auto (default: exact below 100,000 rows, else lance), exact (the chunk files, loaded
+                     as one matrix by a search), or lance (also a LanceDB table built from them, written to a
+                     temp folder and renamed; \`orma search --index DIR\` then uses it)
+  --ann A            the LanceDB store's ANN index: auto (default: ivf_hnsw_sq from 50,000 rows, ivf_pq for
+                     models whose vectors are not unit length, else none), none (flat, exact), ivf_pq,
+                     or ivf_hnsw_sq`;
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 const str = { type: 'string' } as const;
+
+function choice<T extends string>(v: Values, flag: string, allowed: readonly T[]): T | undefined {
+  const x = v[flag];
+  if (x === undefined) return undefined;
+  if (typeof x !== 'string' || !(allowed as readonly string[]).includes(x)) throw new CliError(`--${flag} must be ${allowed.join(', ')}, got '${String(x)}'`);
+  return x as T;
+}
+
+function positive(v: Values, flag: string): number | undefined {
+  if (v[flag] === undefined) return undefined;
+  const n = numberFlag(v[flag] as string, flag, 0);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--${flag} must be a positive integer, got '${String(v[flag])}'`);
+  return n;
+}
+
+const EXTS = { molecules: ['.tsv.gz', '.tsv', '.smi'], texts: ['.tsv.gz', '.tsv', '.txt'] };
+
+/** --library P: a library file (its kind from its columns) or a folder with molecules.<ext> / texts.<ext>. */
+async function libraryFlag(p: string): Promise<{ molecules?: string; texts?: string }> {
+  const { existsSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  if (statSync(p, { throwIfNoEntry: false })?.isDirectory()) {
+    const find = (name: 'molecules' | 'texts') => EXTS[name].map((e) => join(p, name + e)).find((f) => existsSync(f));
+    const out = { molecules: find('molecules'), texts: find('texts') };
+    if (!out.molecules && !out.texts) throw new CliError(`--library ${p}: no molecules.{tsv.gz,tsv,smi} or texts.{tsv.gz,tsv,txt} in this folder`);
+    return out;
+  }
+  const { libraryKind } = await import('../../search/index.js');
+  try { return { [libraryKind(p)]: p }; } catch (err) { throw new CliError((err as Error).message); }
+}
 
 function dtypeOf(v: Values): 'float16' | 'float32' | undefined {
   if (v.dtype === undefined) return undefined;
@@ -57,16 +102,22 @@ function table(head: string[], rows: string[][]): string {
 
 const num = (x: number | undefined) => (x === undefined ? '' : x.toFixed(3));
 
-async function withSearch<T>(v: Values, fn: (s: import('../../search/index.js').OrmaSearch, api: typeof import('../../search/index.js')) => Promise<T>, lazy: boolean): Promise<T> {
+async function withSearch<T>(v: Values, fn: (s: import('../../search/index.js').OrmaSearch, api: typeof import('../../search/index.js')) => Promise<T>, lazy: boolean, build = false): Promise<T> {
   const api = await import('../../search/index.js');
+  const store = choice(v, 'store', ['auto', 'exact', 'lance'] as const);
+  const ann = choice(v, 'ann', ['auto', 'none', 'ivf_pq', 'ivf_hnsw_sq'] as const);
+  const annSearch = { nprobes: positive(v, 'nprobes'), refineFactor: positive(v, 'refine'), flat: v.flat === true ? true : undefined };
+  const lib = typeof v.library === 'string' && !build ? await libraryFlag(v.library) : {};
   let s;
   try {
     s = await api.OrmaSearch.load({
-      model: v.model as string | undefined, molecules: v.molecules as string | undefined, texts: v.texts as string | undefined,
-      indexDir: v.index as string | undefined, dtype: dtypeOf(v), progress: process.stderr, lazy,
+      model: v.model as string | undefined, molecules: lib.molecules ?? (v.molecules as string | undefined), texts: lib.texts ?? (v.texts as string | undefined),
+      indexDir: v.index as string | undefined, dtype: dtypeOf(v), progress: process.stderr, lazy, store, ann, buildStore: build,
+      annSearch: Object.fromEntries(Object.entries(annSearch).filter(([, x]) => x !== undefined)),
     });
     return await fn(s, api);
   } catch (err) {
+    if (err instanceof api.StoreError) throw new CliError(err.message, 1);
     if (err instanceof api.SearchError) throw new CliError(err.message);
     throw err;
   } finally {
@@ -77,7 +128,7 @@ async function withSearch<T>(v: Values, fn: (s: import('../../search/index.js').
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(argv, {
     k: str, rerank: str, substructure: str, smiles: str, similar: str, by: str, explain: str, json: { type: 'boolean' },
-    model: str, molecules: str, texts: str, index: str, dtype: str,
+    model: str, molecules: str, texts: str, index: str, dtype: str, store: str, library: str, nprobes: str, refine: str, flat: { type: 'boolean' },
   }, SEARCH_HELP, true);
   if (!args) return 0;
   const v = args.values;
@@ -120,7 +171,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 export async function runIndex(argv: string[]): Promise<number> {
-  const args = parseCommandArgs(argv, { library: str, out: str, kind: str, model: str, dtype: str }, INDEX_HELP);
+  const args = parseCommandArgs(argv, { library: str, out: str, kind: str, model: str, dtype: str, store: str, ann: str }, INDEX_HELP);
   if (!args) return 0;
   const v = args.values;
   if (typeof v.library !== 'string') throw new CliError(`--library is required\n\n${INDEX_HELP}`);
@@ -132,9 +183,11 @@ export async function runIndex(argv: string[]): Promise<number> {
   const opts: Values = { ...v, index: v.out, [kind]: v.library };
   return withSearch(opts, async (s) => {
     const index = kind === 'molecules' ? await s.moleculeIndex() : await s.textIndex();
-    const m = index.manifest;
-    console.log(JSON.stringify({ dir: index.dir, kind, rows: m.library.rows, searchable: index.libraryRow.length, invalid: m.invalid.length, dim: m.dim, dtype: m.dtype, seconds: m.seconds ?? 0 }));
-    if (m.invalid.length) console.error(`index: ${m.invalid.length} row(s) could not be embedded, e.g. ${m.invalid.slice(0, 3).map((x) => `${x.id}: ${x.reason}`).join('; ')}`);
+    console.log(JSON.stringify({
+      dir: index.dir, kind, store: index.store, rows: index.rows, searchable: index.searchable, invalid: index.invalid.length, dim: index.dim, dtype: index.dtype,
+      ...(index.store === 'lance' ? { ann: index.ann?.type ?? 'none' } : {}), seconds: index.seconds,
+    }));
+    if (index.invalid.length) console.error(`index: ${index.invalid.length} row(s) could not be embedded, e.g. ${index.invalid.slice(0, 3).map((x) => `${x.id}: ${x.reason}`).join('; ')}`);
     return 0;
-  }, true);
+  }, true, true);
 }

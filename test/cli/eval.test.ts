@@ -1,0 +1,67 @@
+// `orma eval` end to end on the tiny fixture model and test/fixtures/eval: the JSON report (one object
+// on stdout), the table, and errors that name the file or the flag.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/util/paths.js';
+
+const BIN = join(PACKAGE_ROOT, 'bin', 'orma.js');
+const MODEL = join(PACKAGE_ROOT, 'test/fixtures/models/tiny');
+const PAIRS = join(PACKAGE_ROOT, 'test/fixtures/eval/pairs.tsv');
+const POOL = join(PACKAGE_ROOT, 'test/fixtures/eval/pool.tsv');
+let cache: string;
+
+function orma(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+before(() => { cache = mkdtempSync(join(tmpdir(), 'orma-cli-eval-')); });
+after(() => rmSync(cache, { recursive: true, force: true }));
+
+test('orma eval --json prints exactly one report object (default score rerank:50)', () => {
+  const r = orma(['eval', '--model', MODEL, '--data', PAIRS, '--json', '--cache', cache]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').length, 1);
+  const report = JSON.parse(r.stdout) as Record<string, unknown> & { text_to_molecule: Record<string, number>; skipped: { row: number; reason: string }[] };
+  assert.deepEqual(Object.keys(report).sort(), ['data', 'pairs', 'pool', 'pool_size', 'score', 'ties', 'merged_duplicates', 'gold_added', 'pool_unusable',
+    'text_to_molecule', 'molecule_to_text', 'skipped', 'seconds'].sort());
+  assert.equal(report.score, 'rerank:50');
+  assert.equal(report.ties, 'against gold');
+  assert.equal(report.pairs, 23);
+  assert.equal(report.pool_size, 20);
+  assert.deepEqual(report.skipped.map((s) => s.row), [24, 25]);
+  assert.ok(report.text_to_molecule['mrr']! > 0 && report.text_to_molecule['mrr']! <= 1);
+  assert.equal(r.stderr, '');   // a small evaluation draws no progress
+});
+
+test('orma eval prints a table: pool, tie rule, MoMu, skipped rows', () => {
+  const r = orma(['eval', '--model', MODEL, '--data', PAIRS, '--pool', 'split', '--pool', POOL, '--score', 'global', '--momu', '--cache', cache]);
+  assert.equal(r.code, 0, r.stderr);
+  // merged: the data's C(C) (ethane again), the file's respellings of CID 12417 and of one of its own molecules
+  assert.match(r.stdout, /23 pairs; pool split \+ .*pool\.tsv: 30 molecules \(3 duplicate\(s\) merged, 0 gold molecule\(s\) added, 1 unusable left out\)/);
+  assert.match(r.stdout, /ties count against the gold item/);
+  assert.match(r.stdout, /^Hits@1 %\s+\d+\.\d\d\s+\d+\.\d\d$/m);
+  assert.match(r.stdout, /MoMu protocol \(22 pairs, 1 without a usable molecule left out; global score\)/);
+  assert.match(r.stdout, /line 24: field 'SMILES': cannot parse SMILES 'C1CC'.*scored as a miss/);
+  assert.match(r.stderr, /eval: pool: 1 molecule\(s\) cannot be used and are left out, e\.g\. 999005 N1CC/);
+});
+
+test('orma eval: usage errors exit 2, unreadable files exit 1, each naming the culprit', () => {
+  const help = orma(['eval', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /usage: orma eval --model DIR --data FILE/);
+  assert.match(orma(['--help']).stdout, /\n {2}eval {12}/);
+  const noModel = orma(['eval', '--data', PAIRS]);
+  assert.equal(noModel.code, 2);
+  assert.match(noModel.stderr, /orma eval: --model is required/);
+  const badScore = orma(['eval', '--model', MODEL, '--data', PAIRS, '--score', 'rerank:x']);
+  assert.equal(badScore.code, 2);
+  assert.match(badScore.stderr, /--score must be global, fused or rerank:K/);
+  const missing = orma(['eval', '--model', MODEL, '--data', join(cache, 'nope.tsv'), '--cache', cache]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /orma eval: data file: cannot read .*nope\.tsv/);
+});
