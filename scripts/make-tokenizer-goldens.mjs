@@ -136,7 +136,7 @@ function sample(texts, n, preferred = () => false) {
 }
 
 const CONFIGS = [
-  { name: 'default-uncased', vocab: 'models/default/vocab.txt', lowercase: true, real: true },
+  { name: 'default-uncased', vocab: `${FIXTURES}/chebi-train-2k-vocab.txt`, lowercase: true, real: true },
   { name: 'edge-uncased', vocab: `${FIXTURES}/edge-vocab.txt`, lowercase: true, real: false },
   { name: 'edge-cased', vocab: `${FIXTURES}/edge-vocab.txt`, lowercase: false, real: false },
   { name: 'bert-base-uncased', vocab: `${FIXTURES}/bert-base-uncased-vocab.txt.gz`, lowercase: true, real: true },
