@@ -123,27 +123,6 @@ export function annParams(choice: AnnChoice, rows: number, dim: number, normaliz
 
 // ---- the manifest -----------------------------------------------------------------------------------
 
-export interface LanceManifest {
-  format: typeof LANCE_FORMAT;
-  version: number;
-  /** The current table folder, relative to the index folder. */
-  table: string;
-  kind: 'molecules' | 'texts';
-  library: { file: string; sha256: string; rows: number };
-  model: { dir: string; fingerprint: string };
-  featurizer: FeaturizerConfig;
-  dim: number;
-  dtype: VectorDtype;
-  normalized: boolean;
-  /** Rows in the table (the library's searchable rows). */
-  rows: number;
-  /** Library rows that could not be embedded, so are not in the table. */
-  invalid: { row: number; id: string; reason: string }[];
-  ann: AnnParams | null;
-  seconds: { write: number; index: number };
-  created: string;
-}
-
 /** What a store must match to be used: the model, library and featurizer the caller searches with. */
 export interface StoreIdentity {
   kind: 'molecules' | 'texts';
@@ -152,6 +131,21 @@ export interface StoreIdentity {
   featurizer: FeaturizerConfig;
   dim: number;
   normalized: boolean;
+}
+
+export interface LanceManifest extends StoreIdentity {
+  format: typeof LANCE_FORMAT;
+  version: number;
+  /** The current table folder, relative to the index folder. */
+  table: string;
+  dtype: VectorDtype;
+  /** Rows in the table (the library's searchable rows). */
+  rows: number;
+  /** Library rows that could not be embedded, so are not in the table. */
+  invalid: { row: number; id: string; reason: string }[];
+  ann: AnnParams | null;
+  seconds: { write: number; index: number };
+  created: string;
 }
 
 const META_KEY = 'orma.store';
@@ -334,7 +328,7 @@ export function readLanceManifest(dir: string): LanceManifest | null {
 const short = (fp: string) => fp.slice(0, 12);
 
 /** Why a store does not fit what the caller searches with, or null when it does. */
-export function identityMismatch(m: Pick<LanceManifest, keyof StoreIdentity>, want: StoreIdentity): string | null {
+export function identityMismatch(m: StoreIdentity, want: StoreIdentity): string | null {
   if (m.model.fingerprint !== want.model.fingerprint) {
     return `it was built with another model (${m.model.dir}, fingerprint ${short(m.model.fingerprint)}), not the one searching (${want.model.dir}, fingerprint ${short(want.model.fingerprint)})`;
   }

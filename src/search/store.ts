@@ -39,17 +39,11 @@ export function defaultStore(rows: number): StoreKind {
   return rows < EXACT_MAX_ROWS ? 'exact' : 'lance';
 }
 
-export interface IndexManifest {
+/** `normalized`: unit-length vectors (cosine models). */
+export interface IndexManifest extends StoreIdentity {
   format: typeof INDEX_FORMAT;
   version: number;
-  kind: 'molecules' | 'texts';
-  library: { file: string; sha256: string; rows: number };
-  model: { dir: string; fingerprint: string };
-  featurizer: FeaturizerConfig;
-  dim: number;
   dtype: StoreDtype;
-  /** Unit-length vectors (cosine models). */
-  normalized: boolean;
   chunkRows: number;
   complete: boolean;
   /** Library rows that could not be embedded (bad SMILES): not searchable. */
