@@ -12,6 +12,7 @@ export const TRAIN_DEFAULTS = {
     orma: {} as Record<string, unknown>,
     text: { hidden: 256, layers: 4, heads: 4, ffn: 1024, maxPositions: 512, dropout: 0.1 },
     textInit: null as string | null,     // a Hugging Face BERT folder (SciBERT, or `orma pretrain-text` output)
+    init: null as string | null,         // an orma model folder (a checkpoint's best/ or last/, models/default) to start from: same architecture and vocabulary
     vocab: null as string | null,        // vocab.txt; default: the shipped models/default/vocab.txt
     maxLength: 256,
     featurizer: { noBricsFallback: 'rings' as 'none' | 'molecule' | 'rings', downwardEdges: false },
@@ -62,6 +63,7 @@ export const TrainConfigSchema = strict({
     text: strict({ hidden: Int({ minimum: 8 }), layers: Int({ minimum: 2 }), heads: Int({ minimum: 1 }), ffn: Int({ minimum: 8 }), maxPositions: Int({ minimum: 8 }), dropout: Num({ minimum: 0, maximum: 0.9 }),
       embeddingDropout: Type.Optional(Num({ minimum: 0, maximum: 0.9 })), norm: Type.Optional(Type.Union([Type.Literal('post'), Type.Literal('pre')])) }),
     textInit: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+    init: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
     vocab: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
     maxLength: Int({ minimum: 8, maximum: 4096 }),
     featurizer: strict({ noBricsFallback: Type.Union([Type.Literal('none'), Type.Literal('molecule'), Type.Literal('rings')]), downwardEdges: Type.Boolean() }),

@@ -134,6 +134,9 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
     const tokenizer = BertTokenizer.fromVocabFile(c.model.vocab ?? join(DEFAULT_MODEL_DIR, 'vocab.txt'));
     bundle = createOrma({ orma, text: { ...c.model.text, vocabSize: tokenizer.vocab.size }, tokenizer, maxLength: c.model.maxLength, featurizer });
   }
+  if (c.model.init) {
+    try { initFrom(bundle, c.model.init); } catch (err) { bundle.model.dispose(); throw err; }
+  }
   const model = bundle.model.train();
   const ids = tokenizeTexts(bundle, train.pairs.map((p) => p.text));
   const valSets = validation.map((v) => ({ name: v.name, pairs: v.pairs, ids: tokenizeTexts(bundle, v.pairs.map((p) => p.text)) }));
@@ -324,6 +327,21 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
     opt.step();
     opt.zeroGrad();
     return { losses, gradNorm, scales, skipped: false };
+  }
+}
+
+/** Copies the weights of the orma model folder `dir` into `b` (a warm start: the optimizer and schedule start afresh). */
+function initFrom(b: OrmaBundle, dir: string): void {
+  if (!existsSync(join(dir, 'model.safetensors'))) throw new ConfigError(`model.init: ${dir} is not an orma model folder (no model.safetensors)`);
+  const vocabPath = join(dir, 'vocab.txt');
+  const words = (text: string) => text.split('\n').filter((w) => w !== '').join('\n');
+  if (existsSync(vocabPath) && words(readFileSync(vocabPath, 'utf8')) !== words(b.tokenizer.vocab.toText())) {
+    throw new ConfigError(`model.init: ${vocabPath} differs from the run's vocabulary (model.vocab / model.textInit): a warm start needs the same one`);
+  }
+  try {
+    b.model.load(join(dir, 'model.safetensors'));
+  } catch (err) {
+    throw new ConfigError(`model.init: ${(err as Error).message} (the run's model config must match the one the weights were trained with)`);
   }
 }
 

@@ -53,6 +53,21 @@ test('a tiny run learns: validation MRR rises well above chance, best/ and last/
   assert.equal(liveTensorCount(), before, 'tensors leaked');
 });
 
+test('model.init warm-starts from a trained model folder (its validation score at step 0), and refuses another architecture', async () => {
+  const source = join(tmp, 'learn', 'best');  // written by the test above
+  const best = (JSON.parse(readFileSync(join(source, 'trainer-state.json'), 'utf8')) as TrainerState).best!;
+  const out = join(tmp, 'warm');
+  await trainOrma({ config: tinyConfig([`model.init=${source}`, 'run.validateAtStart=true']), out, maxSteps: 1, ...quiet });
+  const first = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n')[0]!) as { type: string; step: number; sets: { val: { fused: { mrr: number } } } };
+  assert.equal(first.type, 'validation');
+  assert.equal(first.step, 0);
+  assert.ok(Math.abs(first.sets.val.fused.mrr - best.score) < 1e-6, `${first.sets.val.fused.mrr} vs ${best.score}`);
+  await assert.rejects(trainOrma({ config: tinyConfig([`model.init=${source}`, 'model.text.ffn=48']), out: join(tmp, 'warm-bad'), maxSteps: 1, ...quiet }),
+    (e: Error) => e instanceof ConfigError && /model\.init: .*shape mismatch/s.test(e.message));
+  await assert.rejects(trainOrma({ config: tinyConfig([`model.init=${tmp}`]), out: join(tmp, 'warm-none'), maxSteps: 1, ...quiet }),
+    (e: Error) => e instanceof ConfigError && /not an orma model folder/.test(e.message));
+});
+
 test('same seed, same run; a resumed run equals the uninterrupted one bit for bit', async () => {
   const config = tinyConfig(['optim.epochs=3']);
   const a = join(tmp, 'det-a'), b = join(tmp, 'det-b'), c = join(tmp, 'det-c');
