@@ -3,7 +3,7 @@
 import { CliError, numberFlag, parseCommandArgs } from '../args.js';
 
 const HELP = `usage: orma eval --model DIR --data FILE [--pool split|chebi20-all|FILE ...] [--score global|fused|rerank:K]
-                 [--momu] [--json] [--batch N] [--cache DIR] [--quiet]
+                 [--weights G,L,M] [--momu] [--json] [--batch N] [--cache DIR] [--quiet]
 
 Scores every pair of FILE in both directions: each text ranks the pool's molecules (text -> molecule), each
 molecule of FILE ranks FILE's texts (molecule -> text; all texts of a molecule are its gold). Reports
@@ -18,6 +18,9 @@ compared by canonical SMILES: duplicates in the pool are merged into one candida
   --score S        global    sentence-molecule cosine over the whole pool
                    fused     the three-grain ORMA score over the whole pool (every pair: slow)
                    rerank:K  global top K of each query re-ordered by the fused score (default rerank:50)
+  --weights G,L,M  the fused score's grain weights (global, token-atom, multitoken-motif) instead of the
+                   model's own (e.g. 1,0,0 or 0.3,0.5,0): an inference-time ablation, or weights chosen
+                   on validation; the JSON repeats them under "weights"
   --momu           add MoMu's PCdes protocol: Rec@20 over the whole set and accuracy within unshuffled
                    batches of 64, both directions, global score
   --json           print one JSON object instead of a table
@@ -30,7 +33,7 @@ type Report = import('../../eval/index.js').EvaluationReport;
 
 const pct = (x: number) => x.toFixed(2);
 
-function table(r: Report): string {
+function table(r: Report, w: { global: number; local: number; mid: number } | null): string {
   const rows: [string, (d: Report['text_to_molecule']) => string][] = [
     ['queries', (d) => String(d.queries)],
     ['Hits@1 %', (d) => pct(d['hits@1'])], ['Hits@5 %', (d) => pct(d['hits@5'])], ['Hits@10 %', (d) => pct(d['hits@10'])],
@@ -39,7 +42,7 @@ function table(r: Report): string {
   ];
   const lines = [
     `data ${r.data}: ${r.pairs} pairs; pool ${r.pool}: ${r.pool_size} molecules (${r.merged_duplicates} duplicate(s) merged, ${r.gold_added} gold molecule(s) added, ${r.pool_unusable} unusable left out)`,
-    `score ${r.score}; ties count against the gold item`,
+    `score ${r.score}${w ? ` with grain weights global ${w.global}, local ${w.local}, mid ${w.mid}` : ''}; ties count against the gold item`,
     '',
     `${'metric'.padEnd(14)}${'text->molecule'.padStart(16)}${'molecule->text'.padStart(16)}`,
     ...rows.map(([name, f]) => `${name.padEnd(14)}${f(r.text_to_molecule).padStart(16)}${f(r.molecule_to_text).padStart(16)}`),
@@ -62,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   const str = { type: 'string' } as const;
   const args = parseCommandArgs(argv, {
     model: str, data: str, pool: { type: 'string', multiple: true }, score: str, momu: { type: 'boolean' }, json: { type: 'boolean' },
-    batch: str, cache: str, quiet: { type: 'boolean' },
+    batch: str, cache: str, quiet: { type: 'boolean' }, weights: str,
   }, HELP);
   if (!args) return 0;
   const v = args.values;
@@ -73,16 +76,33 @@ export async function run(argv: string[]): Promise<number> {
   const { EvalError, evaluate, parseScoreMode } = await import('../../eval/index.js');
   let score;
   try { score = parseScoreMode((v.score as string | undefined) ?? 'rerank:50'); } catch (err) { throw new CliError(`--${(err as Error).message}`); }
+  const weights = v.weights === undefined ? null : parseWeights(v.weights as string);
+  let model: string | import('../../model/factory.js').OrmaBundle = v.model;
+  if (weights) {
+    const { loadOrmaModel } = await import('../../model/factory.js');
+    try { model = loadOrmaModel(v.model); } catch (err) { throw new CliError(`--model: ${(err as Error).message}`); }
+    if (model.config.orma.combine !== 'weighted') throw new CliError(`--weights: the model combines grains by '${model.config.orma.combine}', not by weights`);
+    model.model.config.weights = weights;
+  }
   let report: Report;
   try {
     report = await evaluate({
-      model: v.model, data: v.data, pool: v.pool as string[] | undefined, score, momu: Boolean(v.momu), batchSize: batch,
+      model, data: v.data, pool: v.pool as string[] | undefined, score, momu: Boolean(v.momu), batchSize: batch,
       cacheDir: v.cache as string | undefined, progress: v.quiet ? null : process.stderr, log: (l) => console.error(`eval: ${l}`),
     });
   } catch (err) {
     if (err instanceof EvalError) throw new CliError(err.message, 1);
     throw err;
   }
-  console.log(v.json ? JSON.stringify(report) : table(report));
+  console.log(v.json ? JSON.stringify(weights ? { ...report, weights } : report) : table(report, weights));
   return 0;
+}
+
+/** `G,L,M` → grain weights: three finite numbers ≥ 0, not all 0. */
+function parseWeights(s: string): { global: number; local: number; mid: number } {
+  const w = s.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+  if (w.length !== 3 || w.some((x) => !Number.isFinite(x) || x < 0) || w.every((x) => x === 0)) {
+    throw new CliError(`--weights must be three numbers >= 0, not all 0, as G,L,M (e.g. 0.3,0.5,0.2), got '${s}'`);
+  }
+  return { global: w[0]!, local: w[1]!, mid: w[2]! };
 }
