@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Every evaluation of docs/results.md, one JSON each in docs/results/ (run from the repository root with
 # ../shared beside it; ChEBI-20 test is evaluated here once, with the model already chosen on validation).
-#   bash scripts/eval-default.sh [MODEL_DIR] [validation|test|all]
+#   bash scripts/eval-default.sh [MODEL_DIR] [validation|test|all] [OUT_DIR (default docs/results)]
 set -euo pipefail
 MODEL=${1:-models/default}
 WHAT=${2:-all}
-OUT=docs/results
+OUT=${3:-docs/results}
 DATA=../shared/data
 mkdir -p "$OUT"
 ev() { local name=$1; shift; echo "== $name" >&2; /usr/bin/time -f "$name: %e s, peak RSS %M KB" node bin/orma.js eval --model "$MODEL" --json "$@" > "$OUT/$name.json.tmp" && mv "$OUT/$name.json.tmp" "$OUT/$name.json"; }

@@ -21,3 +21,21 @@ for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
 for (const [name, m] of momu) {
   console.log(`\nMoMu protocol (${name}; ${m.pairs} pairs, ${m.score} score): Rec@20 text→molecule ${f2(m.text_to_molecule['rec@20'])}, molecule→text ${f2(m.molecule_to_text['rec@20'])}; accuracy within batches of ${m.batch}: ${f2(m.text_to_molecule.batch_accuracy)} / ${f2(m.molecule_to_text.batch_accuracy)}`);
 }
+
+// the grain ablation (scripts/ablate-grains.sh): one row per weight setting, MRR per set and direction
+const grains = join(dir, 'grains');
+if (existsSync(grains)) {
+  const rows = new Map();
+  for (const name of readdirSync(grains).filter((f) => f.endsWith('.json')).sort()) {
+    const r = JSON.parse(readFileSync(join(grains, name), 'utf8'));
+    const set = name.replace(/-w[\d.-]+\.json$/, ''), w = r.weights, key = `${w.global} / ${w.local} / ${w.mid}`;
+    if (!rows.has(key)) rows.set(key, {});
+    rows.get(key)[set] = r;
+  }
+  const sets = [...new Set([...rows.values()].flatMap((x) => Object.keys(x)))].sort().reverse();
+  const cell = (r) => (r ? `${f3(r.text_to_molecule.mrr)} / ${f3(r.molecule_to_text.mrr)} (${f3((r.text_to_molecule.mrr + r.molecule_to_text.mrr) / 2)})` : '');
+  console.log(`\nGrain weights at inference (${[...rows.values()][0][sets[0]].score}), MRR text→molecule / molecule→text (mean):\n`);
+  console.log(`| weights global / local / mid | ${sets.join(' | ')} |`);
+  console.log(`|---|${sets.map(() => '---').join('|')}|`);
+  for (const [key, r] of rows) console.log(`| ${key} | ${sets.map((s) => cell(r[s])).join(' | ')} |`);
+}
