@@ -212,7 +212,10 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
 
   // ---- the loop ----
   const stopAt = () => Math.min(state.totalSteps, o.maxSteps ?? Infinity);
-  let progress = new Progress({ label: 'train', total: Math.max(0, stopAt() - state.step), unit: 'steps', stream: o.progress });
+  // under a time budget, the line's percentage and ETA follow the budget's clock, not the nominal step count
+  const timeBudget = timeClock ? { seconds: budgetSeconds, used: () => state.elapsedSeconds } : undefined;
+  const newProgress = () => new Progress({ label: 'train', total: Math.max(0, stopAt() - state.step), unit: 'steps', stream: o.progress, timeBudget });
+  let progress = newProgress();
   const sessionStart = performance.now();
   let clock = performance.now(), pairsSeen = 0, stopped = false, skipsInARow = 0;
   const ema: Record<string, number> = {};
@@ -269,8 +272,7 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
       record({ type: 'step', step: state.step, epoch: state.epoch, minutes: state.elapsedSeconds / 60, lr: opt.lrs[opt.lrs.length - 1], text_lr: opt.lrs[0], ...r.losses, grad_norm: r.gradNorm, scales: r.scales, skipped: r.skipped });
       if (state.step % 10 === 0) for (const k of ['total', 'global', 'local', 'mid']) if (ema[k] !== undefined) curves.train.push({ minutes: state.elapsedSeconds / 60, step: state.step, series: k, loss: ema[k]! });
       const rate = pairsSeen / ((performance.now() - sessionStart) / 1000);
-      const budgetLeft = timeClock ? ` budget left ${formatDuration(budgetSeconds - state.elapsedSeconds)}` : '';
-      progress.tick(1, `loss ${fmt(ema.total)} (g ${fmt(ema.global)} l ${fmt(ema.local)} m ${fmt(ema.mid)}) ${rate.toFixed(1)} pairs/s${budgetLeft}`);
+      progress.tick(1, `loss ${fmt(ema.total)} (g ${fmt(ema.global)} l ${fmt(ema.local)} m ${fmt(ema.mid)}) ${rate.toFixed(1)} pairs/s`);
       if (!state.calibrated && !timeClock && state.step >= c.run.calibrationSteps) calibrate();
       await new Promise((res) => setImmediate(res));  // lets SIGINT handlers run between steps
       if (o.shouldStop?.()) { stopped = true; break outer; }
@@ -310,7 +312,7 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
     state.calibrated = true;
     log(`budget ${formatDuration(budgetSeconds)}: ${perStep.toFixed(2)} s per step, ~${Math.round(validations)} validations of ${perValidation.toFixed(0)} s -> schedule of ${state.totalSteps} steps (${(state.totalSteps / stepsPerEpoch).toFixed(2)} epochs)`);
     progress.finish();
-    progress = new Progress({ label: 'train', total: Math.max(0, stopAt() - state.step), unit: 'steps', stream: o.progress });
+    progress = newProgress();
   }
 
   function trainStep(pairs: Pair[], seqs: number[][]): { losses: Record<string, number>; gradNorm: number; scales: number[]; skipped: boolean } {

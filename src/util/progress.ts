@@ -7,6 +7,8 @@ export interface ProgressOptions {
   unit?: string;
   /** Where to write; defaults to process.stderr. Pass null to stay silent. */
   stream?: NodeJS.WriteStream | null;
+  /** Work bounded by time rather than by items (a training budget): the percentage and ETA follow the clock. */
+  timeBudget?: { seconds: number; used: () => number };
 }
 
 export function formatDuration(seconds: number): string {
@@ -58,9 +60,11 @@ export class Progress {
     if (!this.stream) return;
     const { label, total, unit = 'it' } = this.opts;
     const rate = this.rate();
-    const pct = total > 0 ? ((100 * this.done) / total).toFixed(1) : '?';
-    const eta = formatDuration((total - this.done) / rate);
-    const line = `${label} ${this.done}/${total} (${pct}%) ${rate.toFixed(1)} ${unit}/s elapsed ${formatDuration(this.elapsedSeconds())} ETA ${eta}${extra ? ' ' + extra : ''}`;
+    const budget = this.opts.timeBudget, used = budget ? Math.min(budget.seconds, budget.used()) : 0;
+    const pct = budget ? ((100 * used) / budget.seconds).toFixed(1) : total > 0 ? ((100 * this.done) / total).toFixed(1) : '?';
+    const eta = formatDuration(budget ? Math.min(budget.seconds - used, (total - this.done) / rate) : (total - this.done) / rate);
+    const count = budget ? `${this.done} ${unit} (${pct}% of ${formatDuration(budget.seconds)})` : `${this.done}/${total} (${pct}%)`;
+    const line = `${label} ${count} ${rate.toFixed(1)} ${unit}/s elapsed ${formatDuration(this.elapsedSeconds())} ETA ${eta}${extra ? ' ' + extra : ''}`;
     this.stream.write(this.tty ? `\r\x1b[K${line}` : line + '\n');
   }
 }

@@ -49,4 +49,11 @@ test('durations and progress lines', () => {
   p.finish();
   assert.equal(lines.length, 1, 'the final line is printed once');
   assert.match(lines[0]!, /^work 4\/4 \(100\.0%\) [\d.]+ items\/s elapsed \d+s ETA 0s loss 1\.0\n$/);
+  // a time budget: the percentage and the ETA follow the clock, not the nominal item count
+  const budgeted: string[] = [];
+  const q = new Progress({ label: 'train', total: 1e12, unit: 'steps', stream: { isTTY: false, write: (s: string) => { budgeted.push(s); return true; } } as unknown as NodeJS.WriteStream,
+    timeBudget: { seconds: 600, used: () => 150 } });
+  q.tick(1);
+  q.finish();
+  assert.match(budgeted[0]!, /^train 1 steps \(25\.0% of 10m00s\) [\d.]+ steps\/s elapsed \d+s ETA 7m30s\n$/);
 });
