@@ -6,6 +6,7 @@ import type { HierGraph } from '../chem/index.js';
 import { padSequences } from '../text/padding.js';
 import { batchGraphs } from '../data/graph-batch.js';
 import type { OrmaBundle } from '../model/factory.js';
+import { packRecord } from './token-cache.js';
 
 /** True when the model's global score is a cosine (then stored vectors are unit length). */
 export function isCosine(b: OrmaBundle): boolean {
@@ -47,6 +48,34 @@ export function embedGraphs(b: OrmaBundle, graphs: readonly HierGraph[], o: { ba
   noGrad(() => {
     for (const batch of sortedBatches(graphs.map((g) => g.numAtoms), o.batchSize ?? 64)) {
       tidy(() => rowsInto(out, b.model.encodeMolecules(batchGraphs(batch.map((i) => graphs[i]!))).molecule, batch, dim, cosine));
+    }
+  });
+  return out;
+}
+
+/**
+ * Like embedTokenIds, and also each text's token-cache record (token-cache.ts: the sentence vector as
+ * encoded and the multi-token vectors float32, the token vectors float16) from the same encoder pass,
+ * handed to `onRecord(i, record)` batch by batch, so a chunk's records are never all in memory.
+ */
+export function embedTokenIdsWithRecords(b: OrmaBundle, ids: readonly (readonly number[])[], onRecord: (i: number, record: Uint8Array) => void, o: { batchSize?: number } = {}): Float32Array {
+  const dim = b.config.orma.dim, out = new Float32Array(ids.length * dim), cosine = isCosine(b);
+  noGrad(() => {
+    for (const batch of sortedBatches(ids.map((s) => s.length), o.batchSize ?? 32)) {
+      tidy(() => {
+        const v = b.model.encodeText(padSequences(batch.map((i) => ids[i]!), b.tokenizer.special.pad));
+        rowsInto(out, v.sentence, batch, dim, cosine);
+        const L = v.tokens.size(1);
+        const peak = v.tokens.abs().max().item();
+        if (!(peak < 65504)) throw new Error(`token cache: a token vector value of ${peak} does not fit float16 (index with --no-token-cache)`);
+        const sent = v.sentence.to('float32').contiguous().toArray() as Float32Array;
+        const tok = v.tokens.to('float16').contiguous().toArray() as Uint16Array;
+        const multi = v.multiTokens.to('float32').contiguous().toArray() as Float32Array;
+        batch.forEach((i, r) => {
+          const n = ids[i]!.length;
+          onRecord(i, packRecord(sent.subarray(r * dim, (r + 1) * dim), tok.subarray(r * L * dim, (r * L + n) * dim), multi.subarray(r * L * dim, (r * L + n) * dim)));
+        });
+      });
     }
   });
   return out;

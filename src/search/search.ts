@@ -1,11 +1,14 @@
 // OrmaSearch: the user-facing surface over the model, the libraries and their indexes.
 //   stage 1: exact top-K by one (blocked) matrix product over the stored global vectors;
-//   stage 2: the model's fused three-grain score on those K candidates (default 50), re-ranked.
+//   stage 2: the model's fused three-grain score on those K candidates (default 50), re-ranked. Text
+//            candidates' token vectors come from the text index's token cache when it has one
+//            (token-cache.ts: positioned reads of K records), else the candidates are encoded.
 // Results are plain objects, sorted best first; no tensor escapes (every call runs in tidy scopes).
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { noGrad, tidy } from '../tensor/index.js';
+import { noGrad, tensor, tidy } from '../tensor/index.js';
 import { initRDKit, SmilesError } from '../chem/rdkit.js';
 import type { HierGraph } from '../chem/hiergraph.js';
 import { GraphCache } from '../data/graph-cache.js';
@@ -15,8 +18,9 @@ import { loadOrmaModel, type OrmaBundle } from '../model/factory.js';
 import { PACKAGE_ROOT } from '../util/paths.js';
 import { SearchError } from './errors.js';
 import { DEFAULT_MOLECULE_LIBRARY, DEFAULT_TEXT_LIBRARY, readMoleculeLibrary, readTextLibrary, type Library, type MoleculeEntry, type TextEntry } from './library.js';
-import { embedGraphs, embedTokenIds, isCosine, tokenize } from './embed.js';
-import { modelFingerprint, openStage1, type Stage1Index, type StoreChoice, type StoreDtype } from './store.js';
+import { embedGraphs, embedTokenIds, embedTokenIdsWithRecords, isCosine, tokenize } from './embed.js';
+import { modelFingerprint, openStage1, type OpenStage1Options, type Stage1Index, type StoreChoice, type StoreDtype, type TokenCacheMode } from './store.js';
+import type { TokenCache } from './token-cache.js';
 import type { AnnChoice, AnnSearch } from './lance.js';
 import { ChemIndex } from './chem.js';
 import { explainPair, type Explanation } from './explain.js';
@@ -59,6 +63,16 @@ export interface LoadOptions {
   ann?: AnnChoice;
   /** Search-time settings of a LanceDB store's ANN index (nprobes, refineFactor, ef, flat). */
   annSearch?: AnnSearch;
+  /**
+   * The text index's token cache, which lets stage 2 of searchTexts read its candidates' token vectors
+   * instead of encoding them (token-cache.ts; ~(1 + 2 × tokens) × dim × 2 bytes a text on disk).
+   * 'auto' (default): use it when the index has one, and build it when the text index itself is being
+   * built; 'build' (`orma index`): also add it to an existing index, checking a present one record by
+   * record; 'off': neither (stage 2 encodes).
+   */
+  tokenCache?: TokenCacheMode;
+  /** Rows per chunk of an index being built (default 2048; an existing index keeps its own). */
+  chunkRows?: number;
 }
 
 export const DEFAULT_MODEL_DIR = join(PACKAGE_ROOT, 'models', 'default');
@@ -96,9 +110,15 @@ export class OrmaSearch {
     private readonly indexDir: string,
     private readonly graphs: GraphCache,
     private readonly o: LoadOptions,
+    private readonly vocab: string,
   ) {
     this.byId = new Map(molecules.entries.map((e, i) => [e.id, i]));
     this.info = { model: modelDir, molecules: molecules.entries.length, texts: texts.entries.length, dim: bundle.config.orma.dim };
+  }
+
+  /** The library files and the index folder in use. */
+  get files(): { molecules: string; texts: string; indexDir: string } {
+    return { molecules: this.molecules.file, texts: this.texts.file, indexDir: this.indexDir };
   }
 
   /** Loads a model directory and the libraries, and opens (building if needed) their indexes. */
@@ -119,7 +139,8 @@ export class OrmaSearch {
       const indexDir = resolve(o.indexDir ?? defaultIndexDir());
       const f = bundle.config.featurizer;
       const graphs = new GraphCache(join(indexDir, 'graphs'), { noBricsFallback: f.noBricsFallback, downwardEdges: f.downwardEdges });
-      const s = new OrmaSearch(bundle, modelDir, fingerprint, molecules, texts, indexDir, graphs, o);
+      const vocab = createHash('sha256').update(readFileSync(join(modelDir, 'vocab.txt'))).digest('hex');
+      const s = new OrmaSearch(bundle, modelDir, fingerprint, molecules, texts, indexDir, graphs, o, vocab);
       if (!o.lazy) { await s.moleculeIndex(); await s.textIndex(); }
       return s;
     } catch (err) {
@@ -136,40 +157,53 @@ export class OrmaSearch {
     return {
       root: this.indexDir, model: { dir: this.modelDir, fingerprint: this.fingerprint }, featurizer: this.bundle.config.featurizer,
       dim: this.bundle.config.orma.dim, normalized: isCosine(this.bundle), dtype: this.o.dtype, progress: this.o.progress ?? null,
-      store: this.o.store, build: this.o.buildStore ?? false, ann: this.o.ann, annSearch: this.o.annSearch,
+      store: this.o.store, build: this.o.buildStore ?? false, ann: this.o.ann, annSearch: this.o.annSearch, chunkRows: this.o.chunkRows,
+    };
+  }
+
+  private stage1Options(kind: 'molecules' | 'texts'): OpenStage1Options {
+    if (kind === 'molecules') {
+      return {
+        ...this.common(), kind: 'molecules',
+        library: { file: this.molecules.file, sha256: this.molecules.sha256, ids: this.molecules.entries.map((e) => e.id) },
+        embed: (start, end) => {
+          const graphs: HierGraph[] = [], rows: number[] = [], invalid: { row: number; reason: string }[] = [];
+          for (let row = start; row < end; row++) {
+            try { graphs.push(this.graph(this.molecules.entries[row]!.smiles)); rows.push(row); } catch (err) { invalid.push({ row, reason: (err as Error).message }); }
+          }
+          const D = this.info.dim, out = new Float32Array((end - start) * D);
+          if (graphs.length) {
+            const v = embedGraphs(this.bundle, graphs);
+            rows.forEach((row, i) => out.set(v.subarray(i * D, (i + 1) * D), (row - start) * D));
+          }
+          return { vectors: out, invalid };
+        },
+      };
+    }
+    return {
+      ...this.common(), kind: 'texts',
+      library: { file: this.texts.file, sha256: this.texts.sha256, ids: this.texts.entries.map((e) => e.id) },
+      tokenCache: { mode: this.o.tokenCache ?? 'auto', vocab: this.vocab },
+      embed: (start, end, records) => {
+        const ids = tokenize(this.bundle, this.texts.entries.slice(start, end).map((e) => e.text));
+        if (!records) return { vectors: embedTokenIds(this.bundle, ids), invalid: [] };
+        records.begin(ids.map((x) => x.length));
+        return { vectors: embedTokenIdsWithRecords(this.bundle, ids, (i, rec) => records.put(start + i, rec)), invalid: [] };
+      },
     };
   }
 
   /** The molecule library's stage-1 store (the exact one built on first use when missing). */
   async moleculeIndex(): Promise<Stage1Index> {
     this.check();
-    this.molIndex ??= await openStage1({
-      ...this.common(), kind: 'molecules',
-      library: { file: this.molecules.file, sha256: this.molecules.sha256, ids: this.molecules.entries.map((e) => e.id) },
-      embed: (start, end) => {
-        const graphs: HierGraph[] = [], rows: number[] = [], invalid: { row: number; reason: string }[] = [];
-        for (let row = start; row < end; row++) {
-          try { graphs.push(this.graph(this.molecules.entries[row]!.smiles)); rows.push(row); } catch (err) { invalid.push({ row, reason: (err as Error).message }); }
-        }
-        const D = this.info.dim, out = new Float32Array((end - start) * D);
-        if (graphs.length) {
-          const v = embedGraphs(this.bundle, graphs);
-          rows.forEach((row, i) => out.set(v.subarray(i * D, (i + 1) * D), (row - start) * D));
-        }
-        return { vectors: out, invalid };
-      },
-    });
+    this.molIndex ??= await openStage1(this.stage1Options('molecules'));
     return this.molIndex;
   }
 
-  /** The text library's stage-1 store (the exact one built on first use when missing). */
+  /** The text library's stage-1 store (the exact one built on first use when missing), with its token cache. */
   async textIndex(): Promise<Stage1Index> {
     this.check();
-    this.txtIndex ??= await openStage1({
-      ...this.common(), kind: 'texts',
-      library: { file: this.texts.file, sha256: this.texts.sha256, ids: this.texts.entries.map((e) => e.id) },
-      embed: (start, end) => ({ vectors: embedTokenIds(this.bundle, tokenize(this.bundle, this.texts.entries.slice(start, end).map((e) => e.text))), invalid: [] }),
-    });
+    this.txtIndex ??= await openStage1(this.stage1Options('texts'));
     return this.txtIndex;
   }
 
@@ -237,7 +271,7 @@ export class OrmaSearch {
     const scale = this.globalScale();
     let scored = rows.map((row, i) => ({ row, score: scale * top.scores[i]!, grains: { global: scale * top.scores[i]! } as Grains }));
     if (K > 0 && rows.length) {
-      const g = this.fineScores(tokenize(this.bundle, rows.map((row) => this.texts.entries[row]!.text)), [graph]);
+      const g = index.tokens ? this.cachedFineScores(index.tokens, rows, graph) : this.fineScores(tokenize(this.bundle, rows.map((row) => this.texts.entries[row]!.text)), [graph]);
       scored = rows.map((row, i) => ({ row, score: g[i]!.fused!, grains: g[i]! }));
       scored.sort((a, b) => b.score - a.score || a.row - b.row);
     }
@@ -267,6 +301,24 @@ export class OrmaSearch {
       }
     });
     return out;
+  }
+
+  /**
+   * All grains of the library texts `rows` against one molecule, through the model's own `scores`, on the
+   * texts' vectors read from the token cache (token vectors float16, widened) and the molecule's freshly
+   * encoded ones.
+   */
+  private cachedFineScores(cache: TokenCache, rows: number[], graph: HierGraph): Required<Grains>[] {
+    const c = cache.read(rows), K = rows.length, L = c.length, D = this.info.dim;
+    return noGrad(() => tidy(() => {
+      const tv = {
+        sentence: tensor(c.sentence, { shape: [K, D] }), tokens: tensor(c.tokens, { dtype: 'float16', shape: [K, L, D] }).to('float32'),
+        multiTokens: tensor(c.multiTokens, { shape: [K, L, D] }), mask: tensor(c.mask, { dtype: 'int32', shape: [K, L] }),
+      };
+      const s = this.bundle.model.scores(tv, this.bundle.model.encodeMolecules(batchGraphs([graph])));
+      const [gl, lo, mi, fu] = [s.global, s.local, s.mid, s.fused].map((x) => x.contiguous().toNumbers());
+      return gl!.map((_, i) => ({ global: gl![i]!, local: lo![i]!, mid: mi![i]!, fused: fu![i]! }));
+    }));
   }
 
   /** Why `text` and `smiles` score as they do (tokens, motifs, OT plan, each token's motif, grains, fused). */

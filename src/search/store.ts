@@ -5,6 +5,8 @@
 // version and options, dtype), so a new model or library gets a new folder and an old one stays valid.
 // Building is resumable: a chunk is done when its .json exists (written after its .bin, both atomically),
 // so an interrupted build continues at the first missing chunk.
+// A text index also gets a token cache (token-cache.ts: <index>/tokens/, what stage 2's fused score needs
+// from each text), written from the same encoder pass as the chunks and recorded in the manifest.
 //
 // Stage 1 searches one of two stores of those vectors (openStage1):
 //   'exact'  the chunks loaded as one in-memory matrix, searched by blocked matrix products (exact.ts);
@@ -19,12 +21,14 @@ import { writeFileAtomic } from '../util/fs.js';
 import { formatDuration, Progress } from '../util/progress.js';
 import type { FeaturizerConfig } from '../model/factory.js';
 import { exactTopK } from './exact.js';
+import { removeTokenCache, TokenCache, TokenCacheWriter, type RecordSink, type TokenCacheIdentity, type TokenCacheSummary } from './token-cache.js';
 import { annParams, estimateIndexSeconds, LanceStore, readLanceManifest, storesOfLibrary, StoreError, writeLanceStore, type AnnChoice, type AnnParams, type AnnSearch, type StoreIdentity, type TopRows, type VectorBatch } from './lance.js';
 
 export const INDEX_FORMAT = 'orma-index', INDEX_VERSION = 1;
 export type StoreDtype = 'float16' | 'float32';
 export type StoreKind = 'exact' | 'lance';
 export type StoreChoice = 'auto' | StoreKind;
+export type TokenCacheMode = 'build' | 'auto' | 'off';
 
 // The default store by library size (searchable vectors), from `orma bench store` (docs/scale.md):
 // below EXACT_MAX_ROWS the in-memory blocked matrix product is exact and needs no build step beyond the
@@ -49,6 +53,8 @@ export interface IndexManifest extends StoreIdentity {
   /** Library rows that could not be embedded (bad SMILES): not searchable. */
   invalid: { row: number; id: string; reason: string }[];
   seconds?: number;
+  /** The text index's token cache (tokens/), when it has a complete one. */
+  tokens?: TokenCacheSummary;
 }
 
 /** A library's stage-1 store, opened: the k best library rows by dot product with a query vector. */
@@ -67,6 +73,8 @@ export interface Stage1Index {
   ann?: AnnParams | null;
   /** Seconds the build took (embedding; for 'lance' also writing the table and training the index). */
   seconds: number;
+  /** A text index's token cache (stage 2 reads candidates' vectors from it), or null: stage 2 encodes them. */
+  tokens: TokenCache | null;
   /** The k best library rows (ties by row); `subset` (library rows) restricts the search, exactly. */
   topK(query: Float32Array, k: number, o?: { subset?: Int32Array } & AnnSearch): Promise<TopRows>;
   dispose(): void;
@@ -100,8 +108,18 @@ export interface OpenIndexOptions {
   normalized: boolean;
   dtype?: StoreDtype;
   chunkRows?: number;
-  /** Embeds library rows [start, end). */
-  embed: (start: number, end: number) => ChunkResult;
+  /**
+   * Embeds library rows [start, end). With `tokens` (texts, while a token cache is built), also hands each
+   * text's token-cache record to it, from the same encoder pass.
+   */
+  embed: (start: number, end: number, tokens?: RecordSink) => ChunkResult;
+  /**
+   * The token cache of a text index (ignored for molecules). 'build' (`orma index`): build it when missing
+   * or incomplete, reusing a complete one only after checking every record; 'auto' (a search): build it
+   * only alongside embedding the index itself (never a pass of its own), use a complete one; 'off': neither.
+   * Default 'off'. `vocab`: SHA-256 of the model's vocab.txt.
+   */
+  tokenCache?: { mode: TokenCacheMode; vocab: string };
   progress?: NodeJS.WriteStream | null;
   /** Keep the matrix in float32 in memory below this many elements (default 2^26, 256 MB). */
   float32Below?: number;
@@ -124,9 +142,24 @@ export function indexKey(o: Pick<OpenIndexOptions, 'kind' | 'library' | 'model' 
   return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
 }
 
-const chunkName = (i: number) => `chunk-${String(i).padStart(5, '0')}`;
+export const chunkName = (i: number) => `chunk-${String(i).padStart(5, '0')}`;
+export const DEFAULT_CHUNK_ROWS = 2048;
 
-function toStored(v: Float32Array, rows: number, dim: number, dtype: StoreDtype): Uint8Array {
+/** manifest.json of an index folder, or null when there is none or it is unreadable (then rebuilt). */
+export function readIndexManifest(dir: string): IndexManifest | null {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) return null;
+  try { return JSON.parse(readFileSync(path, 'utf8')) as IndexManifest; } catch { return null; }
+}
+
+/** Whether chunk i of an index folder is complete (its .json written, its .bin of the right size). */
+export function chunkComplete(dir: string, i: number, o: { rows: number; chunkRows: number; dim: number; dtype: StoreDtype }): boolean {
+  const rows = Math.min(o.chunkRows, o.rows - i * o.chunkRows);
+  const bin = join(dir, chunkName(i) + '.bin');
+  return existsSync(join(dir, chunkName(i) + '.json')) && existsSync(bin) && statSync(bin).size === rows * o.dim * (o.dtype === 'float16' ? 2 : 4);
+}
+
+export function toStored(v: Float32Array, rows: number, dim: number, dtype: StoreDtype): Uint8Array {
   if (dtype === 'float32') return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   const half = noGrad(() => tidy(() => tensor(v, { shape: [rows, dim] }).to('float16').contiguous().toArray())) as Uint16Array;
   return new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
@@ -139,58 +172,123 @@ export function indexDir(o: Pick<OpenIndexOptions, 'root' | 'kind' | 'library' |
 
 /** Opens the index of a library, embedding the chunks that are missing first (with a progress line). */
 export async function openIndex(o: OpenIndexOptions): Promise<VectorIndex> {
-  const { dir, manifest } = await ensureChunks(o);
-  return loadIndex(dir, manifest, o.float32Below ?? 1 << 26);
+  const { dir, manifest, tokens } = await ensureChunks(o);
+  return loadIndex(dir, manifest, o.float32Below ?? 1 << 26, tokens);
 }
 
-/** Embeds the chunks of the library that are missing and returns the complete manifest. */
-async function ensureChunks(o: OpenIndexOptions): Promise<{ dir: string; manifest: IndexManifest }> {
-  const dtype = o.dtype ?? 'float16', chunkRows = o.chunkRows ?? 2048;
+function tokenIdentity(o: OpenIndexOptions): TokenCacheIdentity | null {
+  if (o.kind !== 'texts' || !o.tokenCache || o.tokenCache.mode === 'off') return null;
+  return { ...identity(o), vocab: o.tokenCache.vocab };
+}
+
+/** A text index's complete token cache (checked against the model and library), or null. */
+function openTokens(o: OpenIndexOptions, dir: string): TokenCache | null {
+  const want = tokenIdentity(o);
+  return want ? TokenCache.open(dir, want) : null;
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 2 : 0)} MiB`;
+
+/**
+ * Embeds the chunks of the library that are missing (and, for a text index, builds its token cache as
+ * `tokenCache` says) and returns the complete manifest and the open token cache.
+ */
+async function ensureChunks(o: OpenIndexOptions): Promise<{ dir: string; manifest: IndexManifest; tokens: TokenCache | null }> {
+  const dtype = o.dtype ?? 'float16';
   const dir = indexDir(o);
   mkdirSync(dir, { recursive: true });
-  const N = o.library.ids.length, D = o.dim, bytes = dtype === 'float16' ? 2 : 4;
+  const manifest0 = readIndexManifest(dir);
+  let manifest = manifest0;
+  // without a chunk size, an existing index keeps its own (a search never re-embeds one built with --chunk-rows)
+  const chunkRows = o.chunkRows ?? manifest0?.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  const N = o.library.ids.length, D = o.dim;
   const chunks = Math.ceil(N / chunkRows);
   const manifestPath = join(dir, 'manifest.json');
-  let manifest: IndexManifest | null = null;
-  if (existsSync(manifestPath)) {
-    try { manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as IndexManifest; } catch { manifest = null; }
+  const chunkDone = (i: number) => chunkComplete(dir, i, { rows: N, chunkRows, dim: D, dtype });
+  const mode = o.kind === 'texts' ? o.tokenCache?.mode ?? 'off' : 'off';
+  const wantTokens = tokenIdentity(o);
+  let tokens: TokenCache | null = null;
+  if (wantTokens) {
+    try {
+      tokens = TokenCache.open(dir, wantTokens);
+      if (tokens && mode === 'build') tokens.verify();   // `orma index` reuses a cache only once every record checks out
+    } catch (err) {
+      tokens?.close();
+      tokens = null;
+      if (mode !== 'build') throw err;
+      o.progress?.write(`index texts: rebuilding the token cache: ${(err as Error).message.split('; rebuild')[0]}\n`);
+      removeTokenCache(dir);
+    }
   }
-  const chunkDone = (i: number) => {
-    const rows = Math.min(chunkRows, N - i * chunkRows);
-    const bin = join(dir, chunkName(i) + '.bin');
-    return existsSync(join(dir, chunkName(i) + '.json')) && existsSync(bin) && statSync(bin).size === rows * D * bytes;
-  };
-  if (!manifest?.complete || manifest.chunkRows !== chunkRows) {
-    const base: IndexManifest = {
+  const indexComplete = manifest?.complete === true && manifest.chunkRows === chunkRows;
+  let writer = wantTokens && !tokens && !(mode === 'auto' && indexComplete) ? TokenCacheWriter.open(dir, wantTokens, chunkRows) : null;
+  if (writer && mode === 'auto' && Array.from({ length: chunks - writer.chunks }, (_, j) => writer!.chunks + j).some(chunkDone)) {
+    // a search builds the token cache only alongside the embedding it has to do anyway, never as a pass of
+    // its own over chunks that exist: those fall back to encoding candidates (`orma index` adds the cache)
+    writer.close();
+    writer = null;
+  }
+  if (indexComplete && !writer) {
+    const summary = tokens?.summary;
+    if (summary && JSON.stringify(manifest!.tokens) !== JSON.stringify(summary)) {
+      manifest = { ...manifest!, tokens: summary };
+      writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+    }
+    return { dir, manifest: manifest!, tokens };
+  }
+  try {
+    const base: IndexManifest = indexComplete ? manifest! : {
       format: INDEX_FORMAT, version: INDEX_VERSION, kind: o.kind, library: { file: o.library.file, sha256: o.library.sha256, rows: N },
       model: o.model, featurizer: o.featurizer, dim: D, dtype, normalized: o.normalized, chunkRows, complete: false, invalid: [],
     };
-    writeFileAtomic(manifestPath, JSON.stringify(base, null, 2) + '\n');
-    const todo = Array.from({ length: chunks }, (_, i) => i).filter((i) => !chunkDone(i));
+    if (!indexComplete) writeFileAtomic(manifestPath, JSON.stringify(base, null, 2) + '\n');
+    const todo = Array.from({ length: chunks }, (_, i) => i).filter((i) => !chunkDone(i) || (writer !== null && i >= writer.chunks));
     const missingRows = todo.reduce((n, i) => n + Math.min(chunkRows, N - i * chunkRows), 0);
     const t0 = performance.now();
-    const progress = todo.length ? new Progress({ label: `index ${o.kind}`, total: missingRows, unit: o.kind, stream: o.progress ?? null }) : null;
+    const label = indexComplete ? `index ${o.kind} (token cache)` : writer ? `index ${o.kind} (+ token cache)` : `index ${o.kind}`;
+    const progress = todo.length ? new Progress({ label, total: missingRows, unit: o.kind, stream: o.progress ?? null }) : null;
     for (const i of todo) {
       const start = i * chunkRows, end = Math.min(N, start + chunkRows);
-      const r = o.embed(start, end);
-      writeFileAtomic(join(dir, chunkName(i) + '.bin'), toStored(r.vectors, end - start, D, dtype));
-      writeFileAtomic(join(dir, chunkName(i) + '.json'), JSON.stringify({ rows: end - start, invalid: r.invalid }) + '\n');
+      const needVectors = !chunkDone(i);
+      const sink = writer && i >= writer.chunks ? writer.sink(i) : undefined;
+      const r = o.embed(start, end, sink);
+      if (needVectors) {
+        writeFileAtomic(join(dir, chunkName(i) + '.bin'), toStored(r.vectors, end - start, D, dtype));
+        writeFileAtomic(join(dir, chunkName(i) + '.json'), JSON.stringify({ rows: end - start, invalid: r.invalid }) + '\n');
+      }
+      if (sink) writer!.commit(i);
       progress?.tick(end - start);
       await new Promise((res) => setImmediate(res));   // let signals and I/O through between chunks
     }
     progress?.finish();
-    const invalid: IndexManifest['invalid'] = [];
-    for (let i = 0; i < chunks; i++) {
-      const meta = JSON.parse(readFileSync(join(dir, chunkName(i) + '.json'), 'utf8')) as { invalid: { row: number; reason: string }[] };
-      for (const x of meta.invalid) invalid.push({ row: x.row, id: o.library.ids[x.row]!, reason: x.reason });
+    let summary = tokens?.summary;
+    if (writer) {
+      summary = writer.finish(N);
+      writer = null;
+      tokens = openTokens(o, dir);
+      o.progress?.write(`index texts: token cache ${mib(summary.bytes)} (${summary.texts} texts, ${summary.tokens} tokens) in ${join(dir, 'tokens')}\n`);
     }
-    manifest = { ...base, complete: true, invalid, seconds: (performance.now() - t0) / 1000 };
+    if (indexComplete) {
+      manifest = { ...base, ...(summary ? { tokens: summary } : {}) };
+    } else {
+      const invalid: IndexManifest['invalid'] = [];
+      for (let i = 0; i < chunks; i++) {
+        const meta = JSON.parse(readFileSync(join(dir, chunkName(i) + '.json'), 'utf8')) as { invalid: { row: number; reason: string }[] };
+        for (const x of meta.invalid) invalid.push({ row: x.row, id: o.library.ids[x.row]!, reason: x.reason });
+      }
+      manifest = { ...base, complete: true, invalid, seconds: (performance.now() - t0) / 1000, ...(summary ? { tokens: summary } : {}) };
+    }
     writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+    return { dir, manifest, tokens };
+  } catch (err) {
+    tokens?.close();
+    throw err;
+  } finally {
+    writer?.close();
   }
-  return { dir, manifest };
 }
 
-function loadIndex(dir: string, manifest: IndexManifest, float32Below: number): VectorIndex {
+function loadIndex(dir: string, manifest: IndexManifest, float32Below: number, tokens: TokenCache | null): VectorIndex {
   const N = manifest.library.rows, D = manifest.dim, chunkRows = manifest.chunkRows;
   const bad = new Set(manifest.invalid.map((x) => x.row));
   const R = N - bad.size;
@@ -220,14 +318,14 @@ function loadIndex(dir: string, manifest: IndexManifest, float32Below: number): 
   });
   return {
     store: 'exact', dir, manifest, matrix, libraryRow, matrixRow, kind: manifest.kind, rows: N, searchable: R, invalid: manifest.invalid,
-    dim: D, dtype: manifest.dtype, seconds: manifest.seconds ?? 0,
+    dim: D, dtype: manifest.dtype, seconds: manifest.seconds ?? 0, tokens,
     topK: async (query, k, o = {}) => {
       const subset = o.subset ? Int32Array.from(Array.from(o.subset, (r) => matrixRow[r] ?? -1).filter((r) => r >= 0)) : undefined;
       if (subset && subset.length === 0) return { rows: [], scores: [] };
       const top = exactTopK(matrix, query, k, { subset });
       return { rows: top.rows.map((r) => libraryRow[r]!), scores: top.scores };
     },
-    dispose: () => matrix.dispose(),
+    dispose: () => { matrix.dispose(); tokens?.close(); },
   };
 }
 
@@ -284,10 +382,11 @@ export async function openStage1(o: OpenStage1Options): Promise<Stage1Index> {
   const store: StoreKind = choice !== 'auto' ? choice : built ? 'lance' : defaultStore(N);
   if (store === 'exact') return openIndex(o);
   const want = identity(o);
-  if (built && !o.build) return lanceIndex(await LanceStore.open(dir, want, o.annSearch), dir);
+  if (built && !o.build) return lanceIndex(await LanceStore.open(dir, want, o.annSearch), dir, openTokens(o, dir));
   if (built && (o.ann === undefined || o.ann === 'auto' || o.ann === (built.ann?.type ?? 'none'))) {
     try {
-      return lanceIndex(await LanceStore.open(dir, want, o.annSearch), dir);   // already built: reuse it
+      const { tokens } = await ensureChunks(o);   // the chunks exist: this only builds a missing token cache
+      return lanceIndex(await LanceStore.open(dir, want, o.annSearch), dir, tokens);   // already built: reuse it
     } catch (err) {
       if (!(err instanceof StoreError)) throw err;
       o.progress?.write(`lance ${o.kind}: rebuilding the store: ${err.message}\n`);
@@ -299,7 +398,7 @@ export async function openStage1(o: OpenStage1Options): Promise<Stage1Index> {
     const why = choice === 'auto' ? ` (the library has ${N} rows; from ${EXACT_MAX_ROWS} the default store is LanceDB; --store exact keeps the in-memory one)` : '';
     throw new StoreError(`no LanceDB store of ${o.library.file} for this model under ${o.root}${why}.${other} Build it with \`orma index --library ${o.library.file} --out ${o.root} --store lance --model ${o.model.dir}\``);
   }
-  const { dir: d, manifest } = await ensureChunks(o);
+  const { dir: d, manifest, tokens } = await ensureChunks(o);
   const searchable = N - manifest.invalid.length;
   const ann = annParams(o.ann ?? 'auto', searchable, o.dim, o.normalized);
   const progress = new Progress({ label: `lance ${o.kind}`, total: searchable, unit: 'rows', stream: o.progress ?? null });
@@ -313,15 +412,15 @@ export async function openStage1(o: OpenStage1Options): Promise<Stage1Index> {
     },
   });
   if (!ann) progress.finish();
-  return lanceIndex(await LanceStore.open(d, want, o.annSearch), d, manifest.seconds ?? 0);
+  return lanceIndex(await LanceStore.open(d, want, o.annSearch), d, tokens, manifest.seconds ?? 0);
 }
 
-function lanceIndex(s: LanceStore, dir: string, embedSeconds = 0): Stage1Index {
+function lanceIndex(s: LanceStore, dir: string, tokens: TokenCache | null, embedSeconds = 0): Stage1Index {
   const m = s.manifest;
   return {
     store: 'lance', dir, kind: m.kind, rows: m.library.rows, searchable: m.rows, invalid: m.invalid, dim: m.dim, dtype: m.dtype,
-    ann: m.ann, seconds: embedSeconds + m.seconds.write + m.seconds.index,
+    ann: m.ann, seconds: embedSeconds + m.seconds.write + m.seconds.index, tokens,
     topK: (query, k, o = {}) => s.topK(query, k, o),
-    dispose: () => s.close(),
+    dispose: () => { s.close(); tokens?.close(); },
   };
 }

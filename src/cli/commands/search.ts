@@ -31,6 +31,8 @@ The first search under a model builds that model's index of each library (progre
   --refine R         LanceDB ANN index: re-score R × k candidates with the stored vectors (default 10 for
                      IVF_PQ, 4 for IVF_HNSW_SQ)
   --flat             LanceDB store: ignore the ANN index (an exact scan)
+  --no-token-cache   stage 2 of --smiles encodes its candidate texts instead of reading them from the text
+                     index's token cache (and a first search builds no cache)
 ${COMMON}`;
 
 const INDEX_HELP = `usage: orma index --library FILE --out DIR [--kind molecules|texts] [--model DIR] [--dtype T] [--store S] [--ann A]
@@ -48,7 +50,13 @@ version, so \`orma search --index DIR\` with the same model and library uses it 
                      temp folder and renamed; \`orma search --index DIR\` then uses it)
   --ann A            the LanceDB store's ANN index: auto (default: ivf_hnsw_sq from 50,000 rows, ivf_pq for
                      models whose vectors are not unit length, else none), none (flat, exact), ivf_pq,
-                     or ivf_hnsw_sq`;
+                     or ivf_hnsw_sq
+  --no-token-cache   text libraries: do not write the token cache. By default a text index also stores
+                     what stage 2 (the fused rerank of \`orma search --smiles\`) needs from each text, so
+                     that it reads its candidates from disk instead of encoding them: (4 + 6 × tokens) ×
+                     dim bytes a text (~115 KB for a 74-token text at dim 256; 3.5 GiB for the shipped
+                     33,006 ChEBI-20 texts, computed from their token counts). Run again without it to
+                     add the cache to an existing index`;
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 const str = { type: 'string' } as const;
@@ -113,6 +121,7 @@ async function withSearch<T>(v: Values, fn: (s: import('../../search/index.js').
     s = await api.OrmaSearch.load({
       model: v.model as string | undefined, molecules: lib.molecules ?? (v.molecules as string | undefined), texts: lib.texts ?? (v.texts as string | undefined),
       indexDir: v.index as string | undefined, dtype: dtypeOf(v), progress: process.stderr, lazy, store, ann, buildStore: build,
+      tokenCache: v['no-token-cache'] === true ? 'off' : build ? 'build' : 'auto',
       annSearch: Object.fromEntries(Object.entries(annSearch).filter(([, x]) => x !== undefined)),
     });
     return await fn(s, api);
@@ -129,6 +138,7 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(argv, {
     k: str, rerank: str, substructure: str, smiles: str, similar: str, by: str, explain: str, json: { type: 'boolean' },
     model: str, molecules: str, texts: str, index: str, dtype: str, store: str, library: str, nprobes: str, refine: str, flat: { type: 'boolean' },
+    'no-token-cache': { type: 'boolean' },
   }, SEARCH_HELP, true);
   if (!args) return 0;
   const v = args.values;
@@ -152,6 +162,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (v.smiles !== undefined) {
       const hits = await s.searchTexts(v.smiles as string, { k, rerank });
+      if (rerank > 0 && v['no-token-cache'] !== true && !(await s.textIndex()).tokens) {
+        console.error(`note: this text index has no token cache, so stage 2 encoded its ${Math.max(k, rerank)} candidates; \`orma index --library ${s.files.texts} --out ${s.files.indexDir}${v.model ? ` --model ${String(v.model)}` : ''}\` adds it (faster --smiles searches)`);
+      }
       if (json) { console.log(JSON.stringify(hits)); return 0; }
       console.log(table(['rank', 'score', 'global', 'local', 'mid', 'id', 'text'], hits.map((h) => [String(h.rank), num(h.score), num(h.grains.global), num(h.grains.local), num(h.grains.mid), h.id, fit(h.text, 70)])));
       return 0;
@@ -171,7 +184,9 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 export async function runIndex(argv: string[]): Promise<number> {
-  const args = parseCommandArgs(argv, { library: str, out: str, kind: str, model: str, dtype: str, store: str, ann: str }, INDEX_HELP);
+  const args = parseCommandArgs(argv, {
+    library: str, out: str, kind: str, model: str, dtype: str, store: str, ann: str, 'no-token-cache': { type: 'boolean' },
+  }, INDEX_HELP);
   if (!args) return 0;
   const v = args.values;
   if (typeof v.library !== 'string') throw new CliError(`--library is required\n\n${INDEX_HELP}`);
@@ -186,7 +201,12 @@ export async function runIndex(argv: string[]): Promise<number> {
     console.log(JSON.stringify({
       dir: index.dir, kind, store: index.store, rows: index.rows, searchable: index.searchable, invalid: index.invalid.length, dim: index.dim, dtype: index.dtype,
       ...(index.store === 'lance' ? { ann: index.ann?.type ?? 'none' } : {}), seconds: index.seconds,
+      ...(kind === 'texts' ? { tokenCache: index.tokens ? { bytes: index.tokens.summary.bytes, texts: index.tokens.summary.texts, tokens: index.tokens.summary.tokens } : null } : {}),
     }));
+    if (index.tokens) {
+      const t = index.tokens.summary;
+      console.error(`index: token cache ${(t.bytes / 2 ** 20).toFixed(1)} MiB on disk (${t.texts} texts, ${t.tokens} tokens: (4 × texts + 6 × tokens) × ${index.dim} bytes; --no-token-cache to go without)`);
+    }
     if (index.invalid.length) console.error(`index: ${index.invalid.length} row(s) could not be embedded, e.g. ${index.invalid.slice(0, 3).map((x) => `${x.id}: ${x.reason}`).join('; ')}`);
     return 0;
   }, true, true);
