@@ -9,3 +9,4 @@ export { TokenCache, TokenCacheWriter, tokenCacheBytes, TOKEN_CACHE_FORMAT, TOKE
 export { LanceStore, StoreError, writeLanceStore, readLanceManifest, annParams, ANN_MIN_ROWS, DEFAULT_ANN, type AnnChoice, type AnnType, type AnnParams, type AnnSearch, type LanceManifest, type VectorBatch, type TopRows, type StoreIdentity } from './lance.js';
 export { exactTopK, type TopK } from './exact.js';
 export { morganBits, MORGAN } from './chem.js';
+export { indexShard, mergeShards, parseShard, shardChunks, shardStatus, readShardPlan, SHARDS_DIR, APPEND_ROWS, type ShardSpec, type ShardResult, type ShardProgress, type ShardOptions, type MergeOptions } from './shard.js';

@@ -28,6 +28,8 @@ import { SearchError } from './errors.js';
 import type { FeaturizerConfig } from '../model/factory.js';
 
 export const LANCE_FORMAT = 'orma-lance-store', LANCE_VERSION = 1;
+/** Version 2: a store whose table rows are not in library order (a sharded build, shard.ts): lance.json names an `order` file. */
+export const LANCE_SHARDED_VERSION = 2;
 export const LANCE_MANIFEST = 'lance.json', LANCE_TABLE = 'vectors';
 export type AnnType = 'ivf_pq' | 'ivf_hnsw_sq';
 export type AnnChoice = 'auto' | 'none' | AnnType;
@@ -146,9 +148,15 @@ export interface LanceManifest extends StoreIdentity {
   ann: AnnParams | null;
   seconds: { write: number; index: number };
   created: string;
+  /**
+   * Sharded builds (version 2): the file, relative to the index folder, holding each library row's table
+   * offset (int32 LE, -1 for rows not in the table), and how many shards wrote the table.
+   */
+  order?: string;
+  shards?: number;
 }
 
-const META_KEY = 'orma.store';
+export const META_KEY = 'orma.store';
 
 // ---- modules ----------------------------------------------------------------------------------------
 
@@ -166,7 +174,7 @@ export function lanceModules(): Modules {
 }
 
 /** The first line of an error's message (LanceDB's messages carry Rust source locations after it). */
-function reason(err: unknown): string {
+export function reason(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
   return m.split('\n')[0]!.replace(/,\s*\/[^\s]*\.rs:\d+:\d+$/, '').slice(0, 400);
 }
@@ -190,13 +198,13 @@ export interface WriteStoreOptions {
   onIndex?: (params: AnnParams) => void;
 }
 
-function schemaOf(arrow: typeof ArrowNS, dim: number, dtype: VectorDtype, meta: Record<string, string>): ArrowNS.Schema {
+export function schemaOf(arrow: typeof ArrowNS, dim: number, dtype: VectorDtype, meta: Record<string, string>): ArrowNS.Schema {
   const item = dtype === 'float16' ? new arrow.Float16() : new arrow.Float32();
   const vec = new arrow.FixedSizeList(dim, new arrow.Field('item', item, true));
   return new arrow.Schema([new arrow.Field('row', new arrow.Int32(), false), new arrow.Field('vector', vec, false)], new Map(Object.entries(meta)));
 }
 
-function recordBatch(arrow: typeof ArrowNS, schema: ArrowNS.Schema, dim: number, b: VectorBatch): ArrowNS.RecordBatch {
+export function recordBatch(arrow: typeof ArrowNS, schema: ArrowNS.Schema, dim: number, b: VectorBatch): ArrowNS.RecordBatch {
   const n = b.rows.length;
   if (b.vectors.length !== n * dim) throw new Error(`lance store: a batch of ${n} rows has ${b.vectors.length} values, expected ${n * dim}`);
   const vecType = schema.fields[1]!.type as ArrowNS.FixedSizeList;
@@ -210,7 +218,7 @@ function recordBatch(arrow: typeof ArrowNS, schema: ArrowNS.Schema, dim: number,
   return new arrow.RecordBatch(schema, struct);
 }
 
-function indexConfig(lancedb: typeof LanceDB, p: AnnParams): LanceDB.Index {
+export function indexConfig(lancedb: typeof LanceDB, p: AnnParams): LanceDB.Index {
   if (p.type === 'ivf_pq') {
     return lancedb.Index.ivfPq({ numPartitions: p.numPartitions, numSubVectors: p.numSubVectors, distanceType: p.metric, maxIterations: p.maxIterations, sampleRate: p.sampleRate });
   }
@@ -218,7 +226,7 @@ function indexConfig(lancedb: typeof LanceDB, p: AnnParams): LanceDB.Index {
 }
 
 /** Removes build folders of processes that are gone and table folders lance.json no longer names. */
-function sweep(dir: string, keep: string | null): void {
+export function sweep(dir: string, keep: string | null): void {
   for (const name of readdirSync(dir)) {
     const tmp = /^\.lance-(\d+)-[0-9a-f]+\.tmp$/.exec(name);
     if (tmp) {
@@ -321,7 +329,8 @@ export function readLanceManifest(dir: string): LanceManifest | null {
   if (m?.format !== LANCE_FORMAT || typeof m.table !== 'string' || typeof m.rows !== 'number' || !m.model?.fingerprint || !m.library?.sha256) {
     throw new StoreError(`${path}: not an orma LanceDB store manifest (format ${JSON.stringify(m?.format)}); rebuild the store with \`orma index --store lance\` after removing ${dir}`);
   }
-  if (m.version !== LANCE_VERSION) throw new StoreError(`${path}: LanceDB store version ${m.version}, this orma reads version ${LANCE_VERSION}: rebuild it with \`orma index --store lance\``);
+  if (m.version !== LANCE_VERSION && m.version !== LANCE_SHARDED_VERSION) throw new StoreError(`${path}: LanceDB store version ${m.version}, this orma reads versions ${LANCE_VERSION} and ${LANCE_SHARDED_VERSION}: rebuild it with \`orma index --store lance\``);
+  if (m.version === LANCE_SHARDED_VERSION && typeof m.order !== 'string') throw new StoreError(`${path}: a sharded LanceDB store manifest without its row order file; run \`orma index --merge\` again`);
   return m;
 }
 
@@ -398,13 +407,22 @@ export class LanceStore {
       if (err instanceof StoreError) throw err;
       throw corrupt(reason(err));
     }
-    const N = m.library.rows, offsetOf = new Int32Array(N).fill(-1);
+    const N = m.library.rows;
+    let offsetOf: Int32Array = new Int32Array(N).fill(-1) as Int32Array;
     const bad = new Set((m.invalid ?? []).map((x) => x.row));
     let r = 0;
     for (let row = 0; row < N; row++) if (!bad.has(row)) offsetOf[row] = r++;
-    if (r !== m.rows) {
+    let wrong = r !== m.rows ? `the library has ${r} searchable rows, the store ${m.rows}` : null;
+    if (!wrong && m.order) {
+      // a sharded table holds the rows in the order the shards appended them: the merge step recorded it
+      const read = readOrder(join(dir, m.order), N, m.rows);
+      if (typeof read === 'string') wrong = read;
+      else if (read.some((off, row) => (off < 0) !== bad.has(row))) wrong = `${m.order} and the manifest's invalid rows disagree`;
+      else offsetOf = read;
+    }
+    if (wrong) {
       table.close(); db.close();
-      throw corrupt(`the library has ${r} searchable rows, the store ${m.rows}`);
+      throw corrupt(wrong);
     }
     return new LanceStore(dir, m, db, table, offsetOf, search);
   }
@@ -485,6 +503,23 @@ export class LanceStore {
     this.table.close();
     this.db.close();
   }
+}
+
+/** A sharded store's row order file: each library row's table offset; a string says what is wrong with it. */
+function readOrder(path: string, rows: number, tableRows: number): Int32Array | string {
+  let buf: Buffer;
+  try { buf = readFileSync(path); } catch { return `its row order file ${path} is missing`; }
+  if (buf.length !== rows * 4) return `its row order file has ${buf.length} bytes, expected ${rows * 4}`;
+  const order = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+  const seen = new Uint8Array(tableRows);
+  let n = 0;
+  for (const off of order) {
+    if (off < 0) continue;
+    if (off >= tableRows || seen[off]) return `its row order file maps two rows to table offset ${off}, or past the table's ${tableRows} rows`;
+    seen[off] = 1;
+    n++;
+  }
+  return n === tableRows ? order : `its row order file places ${n} rows, the table has ${tableRows}`;
 }
 
 /** The chunks of an Arrow table's `vector` column: n vectors of D values from values[at]. */

@@ -20,6 +20,7 @@ import { SearchError } from './errors.js';
 import { DEFAULT_MOLECULE_LIBRARY, DEFAULT_TEXT_LIBRARY, readMoleculeLibrary, readTextLibrary, type Library, type MoleculeEntry, type TextEntry } from './library.js';
 import { embedGraphs, embedTokenIds, embedTokenIdsWithRecords, isCosine, tokenize } from './embed.js';
 import { modelFingerprint, openStage1, type OpenStage1Options, type Stage1Index, type StoreChoice, type StoreDtype, type TokenCacheMode } from './store.js';
+import { indexShard, mergeShards, type ShardResult, type ShardSpec } from './shard.js';
 import type { TokenCache } from './token-cache.js';
 import type { AnnChoice, AnnSearch } from './lance.js';
 import { ChemIndex } from './chem.js';
@@ -191,6 +192,24 @@ export class OrmaSearch {
         return { vectors: embedTokenIdsWithRecords(this.bundle, ids, (i, rec) => records.put(start + i, rec)), invalid: [] };
       },
     };
+  }
+
+  /**
+   * Shard i of S of a sharded LanceDB build of a library (shard.ts, docs/scale.md): embeds its chunks
+   * and appends them to the shared table; `mergeShards` then makes the store searchable.
+   */
+  async indexShard(kind: 'molecules' | 'texts', shard: ShardSpec, o: { appendRows?: number } = {}): Promise<ShardResult> {
+    this.check();
+    return indexShard({ ...this.stage1Options(kind), shard, appendRows: o.appendRows });
+  }
+
+  /** The merge step of a sharded build (every shard done): the row order, the ANN index, lance.json. */
+  async mergeShards(kind: 'molecules' | 'texts'): Promise<Stage1Index> {
+    this.check();
+    await mergeShards({ ...this.stage1Options(kind), ann: this.o.ann });
+    const index = await openStage1({ ...this.stage1Options(kind), store: 'lance', build: false });
+    if (kind === 'molecules') { this.molIndex?.dispose(); this.molIndex = index; } else { this.txtIndex?.dispose(); this.txtIndex = index; }
+    return index;
   }
 
   /** The molecule library's stage-1 store (the exact one built on first use when missing). */

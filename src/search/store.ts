@@ -380,6 +380,9 @@ export async function openStage1(o: OpenStage1Options): Promise<Stage1Index> {
   const dir = indexDir(o), N = o.library.ids.length;
   const built = choice === 'exact' ? null : readLanceManifest(dir);
   const store: StoreKind = choice !== 'auto' ? choice : built ? 'lance' : defaultStore(N);
+  if (!built && !o.build && choice !== 'exact' && existsSync(join(dir, 'lance-shards', 'plan.json'))) {
+    throw new StoreError(`${dir} holds a sharded LanceDB build of ${o.library.file} that is not merged yet: when every \`orma index --shard i/S\` job has finished, run \`orma index --library ${o.library.file} --out ${o.root} --store lance --merge --model ${o.model.dir}\` (--store exact searches the chunk files instead, embedding any that are missing)`);
+  }
   if (store === 'exact') return openIndex(o);
   const want = identity(o);
   if (built && !o.build) return lanceIndex(await LanceStore.open(dir, want, o.annSearch), dir, openTokens(o, dir));

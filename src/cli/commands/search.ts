@@ -36,6 +36,8 @@ The first search under a model builds that model's index of each library (progre
 ${COMMON}`;
 
 const INDEX_HELP = `usage: orma index --library FILE --out DIR [--kind molecules|texts] [--model DIR] [--dtype T] [--store S] [--ann A]
+       orma index --library FILE --out DIR --store lance --shard i/S [--chunk-rows N]   (one job of a sharded build)
+       orma index --library FILE --out DIR --store lance --merge [--ann A]              (after all S jobs)
 
 Embeds a library once under a model into DIR (with a progress bar; an interrupted run resumes where it
 stopped). The index is keyed by the library's bytes, the model's weights and config, and the featurizer
@@ -56,7 +58,14 @@ version, so \`orma search --index DIR\` with the same model and library uses it 
                      that it reads its candidates from disk instead of encoding them: (4 + 6 × tokens) ×
                      dim bytes a text (~115 KB for a 74-token text at dim 256; 3.5 GiB for the shipped
                      33,006 ChEBI-20 texts, computed from their token counts). Run again without it to
-                     add the cache to an existing index`;
+                     add the cache to an existing index
+  --shard i/S        embed only shard i (0-based) of S of the library, and append it to one LanceDB table
+                     shared by the S jobs (they may run at once, on machines sharing DIR); shard i gets the
+                     i-th of S contiguous ranges of chunks (rows [⌊i·C/S⌋·N, ⌊(i+1)·C/S⌋·N) for C chunks of
+                     N rows). Resumable per shard. Needs --store lance; writes no token cache
+  --merge            after every shard: check them, record the table's row order, train the ANN index
+                     (--ann) once and publish the store (until then searches say it is not merged)
+  --chunk-rows N     rows per chunk of a new index (default 2048; the unit of resuming and of sharding)`;
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 const str = { type: 'string' } as const;
@@ -121,7 +130,7 @@ async function withSearch<T>(v: Values, fn: (s: import('../../search/index.js').
     s = await api.OrmaSearch.load({
       model: v.model as string | undefined, molecules: lib.molecules ?? (v.molecules as string | undefined), texts: lib.texts ?? (v.texts as string | undefined),
       indexDir: v.index as string | undefined, dtype: dtypeOf(v), progress: process.stderr, lazy, store, ann, buildStore: build,
-      tokenCache: v['no-token-cache'] === true ? 'off' : build ? 'build' : 'auto',
+      tokenCache: v['no-token-cache'] === true ? 'off' : build ? 'build' : 'auto', chunkRows: positive(v, 'chunk-rows'),
       annSearch: Object.fromEntries(Object.entries(annSearch).filter(([, x]) => x !== undefined)),
     });
     return await fn(s, api);
@@ -186,6 +195,7 @@ export async function run(argv: string[]): Promise<number> {
 export async function runIndex(argv: string[]): Promise<number> {
   const args = parseCommandArgs(argv, {
     library: str, out: str, kind: str, model: str, dtype: str, store: str, ann: str, 'no-token-cache': { type: 'boolean' },
+    shard: str, merge: { type: 'boolean' }, 'chunk-rows': str,
   }, INDEX_HELP);
   if (!args) return 0;
   const v = args.values;
@@ -196,6 +206,23 @@ export async function runIndex(argv: string[]): Promise<number> {
   let kind: 'molecules' | 'texts';
   try { kind = (v.kind as 'molecules' | 'texts' | undefined) ?? libraryKind(v.library); } catch (err) { throw new CliError((err as Error).message); }
   const opts: Values = { ...v, index: v.out, [kind]: v.library };
+  if (v.shard !== undefined || v.merge) {
+    if (v.shard !== undefined && v.merge) throw new CliError('--shard runs one job of a sharded build and --merge finishes it: give one');
+    if (v.store !== 'lance') throw new CliError(`${v.merge ? '--merge' : '--shard'} builds a LanceDB store: add --store lance`);
+    const { parseShard } = await import('../../search/index.js');
+    let shard: ReturnType<typeof parseShard> | undefined;
+    try { shard = v.shard !== undefined ? parseShard(String(v.shard)) : undefined; } catch (err) { throw new CliError((err as Error).message); }
+    return withSearch(opts, async (s) => {
+      if (shard) {
+        const r = await s.indexShard(kind, shard);
+        console.log(JSON.stringify({ dir: r.dir, kind, shard: `${shard.index}/${shard.count}`, chunks: r.chunks, rows: r.rows, invalid: r.invalid, embedded: r.embedded, appended: r.appended, seconds: r.seconds }));
+        return 0;
+      }
+      const index = await s.mergeShards(kind);
+      console.log(JSON.stringify({ dir: index.dir, kind, store: index.store, rows: index.rows, searchable: index.searchable, invalid: index.invalid.length, dim: index.dim, dtype: index.dtype, ann: index.ann?.type ?? 'none', seconds: index.seconds }));
+      return 0;
+    }, true, false);
+  }
   return withSearch(opts, async (s) => {
     const index = kind === 'molecules' ? await s.moleculeIndex() : await s.textIndex();
     console.log(JSON.stringify({
