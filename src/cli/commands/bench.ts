@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CliError } from '../args.js';
 
-const HELP = `usage: orma bench <engine|encoder|chem|text|gnn|orma|search|store|serve> [--json] [benchmark options]
+const HELP = `usage: orma bench <engine|encoder|chem|text|gnn|orma|search|store|serve|cold-start|token-cache> [--json] [benchmark options]
 
 Each benchmark prints one JSON object with the machine, the configuration and the numbers.`;
 

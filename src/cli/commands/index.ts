@@ -11,7 +11,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   demo: { summary: 'a short offline tour: engine, a molecule\'s motifs, a tokenized description', load: () => import('./demo.js') },
   info: { summary: 'show the tensor engine set-up (threads, BLAS, CUDA)', load: () => import('./info.js') },
-  bench: { summary: 'run a benchmark (engine, encoder, chem, text, gnn, orma, search, store, serve) and print JSON', load: () => import('./bench.js') },
+  bench: { summary: 'run a benchmark (engine, encoder, chem, text, gnn, orma, search, store, serve, cold-start, token-cache) and print JSON', load: () => import('./bench.js') },
   'pretrain-text': { summary: 'pre-train the BERT text encoder with masked-language modelling (resumable)', load: () => import('./pretrain-text.js') },
   train: { summary: 'train an ORMA model from a config (validation, best/last checkpoints, --resume, --budget)', load: () => import('./train.js') },
   export: { summary: 'write a checkpoint as a model directory to ship (weights, config, vocab; float16; model card)', load: () => import('./export.js') },

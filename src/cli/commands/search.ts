@@ -24,6 +24,10 @@ The first search under a model builds that model's index of each library (progre
   --substructure S   keep only molecules matching the SMARTS S (RDKit)
   --by B             --similar by the model's molecule vectors (default) or Morgan-fingerprint Tanimoto
   --json             print JSON instead of a table
+  --timings          also print one JSON line on stderr: {"timings_ms": {start_to_command, import, load,
+                     index, search, total}}: ms from the process start to the command, then each step
+                     (modules; model, RDKit and libraries; the index; the search), and the total from the
+                     process start to the answer (\`orma bench cold-start\`)
   --library P        a library file (molecules or texts, from its columns), or a folder with
                      molecules.{tsv.gz,tsv,smi} and/or texts.{tsv.gz,tsv,txt}
   --nprobes N        LanceDB ANN index: IVF partitions to probe (IVF_PQ default 1/8 of them, at least 8;
@@ -119,8 +123,11 @@ function table(head: string[], rows: string[][]): string {
 
 const num = (x: number | undefined) => (x === undefined ? '' : x.toFixed(3));
 
-async function withSearch<T>(v: Values, fn: (s: import('../../search/index.js').OrmaSearch, api: typeof import('../../search/index.js')) => Promise<T>, lazy: boolean, build = false): Promise<T> {
-  const api = await import('../../search/index.js');
+async function withSearch<T>(v: Values, fn: (s: import('../../search/index.js').OrmaSearch, api: typeof import('../../search/index.js')) => Promise<T>, lazy: boolean, build = false, timings?: Record<string, number>): Promise<T> {
+  const tImport = performance.now();
+  const api = await import('../../search/index.js');   // libtorch's addon, LanceDB, RDKit's bindings
+  const t0 = performance.now();
+  if (timings) timings.import = t0 - tImport;
   const store = choice(v, 'store', ['auto', 'exact', 'lance'] as const);
   const ann = choice(v, 'ann', ['auto', 'none', 'ivf_pq', 'ivf_hnsw_sq'] as const);
   const annSearch = { nprobes: positive(v, 'nprobes'), refineFactor: positive(v, 'refine'), flat: v.flat === true ? true : undefined };
@@ -133,6 +140,7 @@ async function withSearch<T>(v: Values, fn: (s: import('../../search/index.js').
       tokenCache: v['no-token-cache'] === true ? 'off' : build ? 'build' : 'auto', chunkRows: positive(v, 'chunk-rows'),
       annSearch: Object.fromEntries(Object.entries(annSearch).filter(([, x]) => x !== undefined)),
     });
+    if (timings) timings.load = performance.now() - t0;   // the modules, the model, the libraries
     return await fn(s, api);
   } catch (err) {
     if (err instanceof api.StoreError) throw new CliError(err.message, 1);
@@ -147,8 +155,9 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(argv, {
     k: str, rerank: str, substructure: str, smiles: str, similar: str, by: str, explain: str, json: { type: 'boolean' },
     model: str, molecules: str, texts: str, index: str, dtype: str, store: str, library: str, nprobes: str, refine: str, flat: { type: 'boolean' },
-    'no-token-cache': { type: 'boolean' },
+    'no-token-cache': { type: 'boolean' }, timings: { type: 'boolean' },
   }, SEARCH_HELP, true);
+  const timings: Record<string, number> | undefined = args?.values.timings ? { start_to_command: performance.now() } : undefined;
   if (!args) return 0;
   const v = args.values;
   const text = args.positionals.join(' ').trim();
@@ -159,6 +168,22 @@ export async function run(argv: string[]): Promise<number> {
   if (modes === 0 && !text) throw new CliError(`give a description to search for, or --smiles / --similar\n\n${SEARCH_HELP}`);
   if (v.explain !== undefined && !text) throw new CliError('--explain needs the description too: orma search "DESCRIPTION" --explain SMILES');
   const json = Boolean(v.json);
+  /** Opens the index the search reads (timed apart from the search itself with --timings). */
+  const timed = async <T>(index: () => Promise<unknown>, search: () => Promise<T>): Promise<T> => {
+    if (!timings) return search();
+    let t = performance.now();
+    await index();
+    timings.index = performance.now() - t;
+    t = performance.now();
+    const out = await search();
+    timings.search = performance.now() - t;
+    return out;
+  };
+  const report = () => {
+    if (!timings) return;
+    timings.total = performance.now();
+    console.error(JSON.stringify({ timings_ms: Object.fromEntries(Object.entries(timings).map(([key, ms]) => [key, +ms.toFixed(1)])) }));
+  };
   return withSearch(v, async (s) => {
     if (v.explain !== undefined) {
       const e = await s.explain(text, v.explain as string);
@@ -170,26 +195,28 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (v.smiles !== undefined) {
-      const hits = await s.searchTexts(v.smiles as string, { k, rerank });
+      const hits = await timed(() => s.textIndex(), () => s.searchTexts(v.smiles as string, { k, rerank }));
       if (rerank > 0 && v['no-token-cache'] !== true && !(await s.textIndex()).tokens) {
         console.error(`note: this text index has no token cache, so stage 2 encoded its ${Math.max(k, rerank)} candidates; \`orma index --library ${s.files.texts} --out ${s.files.indexDir}${v.model ? ` --model ${String(v.model)}` : ''}\` adds it (faster --smiles searches)`);
       }
-      if (json) { console.log(JSON.stringify(hits)); return 0; }
+      if (json) { console.log(JSON.stringify(hits)); report(); return 0; }
       console.log(table(['rank', 'score', 'global', 'local', 'mid', 'id', 'text'], hits.map((h) => [String(h.rank), num(h.score), num(h.grains.global), num(h.grains.local), num(h.grains.mid), h.id, fit(h.text, 70)])));
+      report();
       return 0;
     }
-    const hits = v.similar !== undefined
-      ? await s.similarMolecules(v.similar as string, { k, by: (v.by ?? 'model') as 'model' | 'morgan' })
-      : await s.searchMolecules(text, { k, rerank, ...(v.substructure !== undefined ? { substructure: v.substructure as string } : {}) });
-    if (json) { console.log(JSON.stringify(hits)); return 0; }
-    if (hits.length === 0) { console.log('no molecules found' + (v.substructure !== undefined ? ` matching ${String(v.substructure)}` : '')); return 0; }
+    const hits = await timed(() => s.moleculeIndex(), () => v.similar !== undefined
+      ? s.similarMolecules(v.similar as string, { k, by: (v.by ?? 'model') as 'model' | 'morgan' })
+      : s.searchMolecules(text, { k, rerank, ...(v.substructure !== undefined ? { substructure: v.substructure as string } : {}) }));
+    if (json) { console.log(JSON.stringify(hits)); report(); return 0; }
+    if (hits.length === 0) { console.log('no molecules found' + (v.substructure !== undefined ? ` matching ${String(v.substructure)}` : '')); report(); return 0; }
     const fine = hits.some((h) => h.grains.fused !== undefined);
     const head = v.similar !== undefined ? ['rank', v.by === 'morgan' ? 'tanimoto' : 'cosine'] : fine ? ['rank', 'score', 'global', 'local', 'mid'] : ['rank', 'global'];
     console.log(table([...head, 'id', 'name', 'smiles'], hits.map((h) => [
       String(h.rank), num(h.score), ...(fine && v.similar === undefined ? [num(h.grains.global), num(h.grains.local), num(h.grains.mid)] : []), h.id, h.name ?? '', fit(h.smiles, 70),
     ])));
+    report();
     return 0;
-  }, true);
+  }, true, false, timings);
 }
 
 export async function runIndex(argv: string[]): Promise<number> {
