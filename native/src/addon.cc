@@ -6,6 +6,7 @@
 namespace orma {
 
 void registerOt(Napi::Env env, Napi::Object exports);  // ot.cc
+void registerPool(Napi::Env env, Napi::Object exports);  // pool.cc
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installCachingAllocator();
@@ -20,6 +21,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerAutograd(env, exports);
   registerOptim(env, exports);
   registerOt(env, exports);
+  registerPool(env, exports);
   return exports;
 }
 

@@ -1,0 +1,626 @@
+// Kernels of the pool scorer (pool.cc): plain C++, no libtorch, so this file compiles in seconds.
+//
+// 1. IPOT over lanes: W problems solved at once, one problem per SIMD lane. Every lane runs exactly the
+//    arithmetic of the scalar kernel (ot.cc `ipotPlan`: float kernel and plan, double marginal updates,
+//    the same order of every sum), so each lane's plan is bit-identical to the scalar kernel's plan of
+//    that problem; W = 8 (AVX-512), 4 (AVX2) or 2 (SSE2) problems share each instruction. Contraction
+//    into FMA would change the rounding, so it is off in that section. Rows of padding (a_i = 0) change
+//    nothing in a lane (they add exact zeros), columns would (σ₀ = 1/m): lanes may differ in their
+//    number of rows, never in their number of columns.
+// 2. The dense per-pair math of the grouped (SPARC-style) score and of the mid grain after the plan,
+//    each pair in cache from start to end (the tensor-op version makes ~30 passes over
+//    [texts, molecules, tokens, keys] tensors in memory). Compiled twice: AVX2 + FMA, and baseline.
+//    Sums are reordered here: these agree with the tensor ops to float rounding, not bit for bit.
+#include <immintrin.h>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
+
+// Vectors wider than the baseline's pass through always-inlined helpers only: no call passes them by value.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace orma {
+namespace pool {
+
+// A growing 64-byte aligned buffer (one per thread and use).
+template <class T> struct Buffer {
+  T* p = nullptr;
+  size_t cap = 0;
+  T* get(size_t n) {
+    if (n > cap) {
+      std::free(p);
+      cap = std::max(n, cap * 2);
+      p = static_cast<T*>(std::aligned_alloc(64, (cap * sizeof(T) + 63) / 64 * 64));
+      if (!p) throw std::bad_alloc();
+    }
+    return p;
+  }
+  ~Buffer() { std::free(p); }
+};
+
+// ----------------------------------------------------------------------------------------------
+// IPOT lanes (no FMA: the lanes must round as the scalar kernel does)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 on the masked forms inside _mm512_cvt*
+
+template <int W> struct Lanes;
+// Not always_inline: these inline once ipotCore<W> is inside its AVX-512 / AVX2 caller (GCC 12 splits
+// __builtin_convertvector between float and double vectors into halves).
+template <> struct Lanes<8> {
+  typedef float F __attribute__((vector_size(32)));
+  typedef double V __attribute__((vector_size(64)));
+  __attribute__((target("avx512f"))) static inline V widen(F x) { return (V)_mm512_cvtps_pd((__m256)x); }
+  __attribute__((target("avx512f"))) static inline F narrow(V x) { return (F)_mm512_cvtpd_ps((__m512d)x); }
+};
+template <> struct Lanes<4> {
+  typedef float F __attribute__((vector_size(16)));
+  typedef double V __attribute__((vector_size(32)));
+  __attribute__((target("avx"))) static inline V widen(F x) { return (V)_mm256_cvtps_pd((__m128)x); }
+  __attribute__((target("avx"))) static inline F narrow(V x) { return (F)_mm256_cvtpd_ps((__m256d)x); }
+};
+template <> struct Lanes<2> {
+  typedef float F __attribute__((vector_size(8)));
+  typedef double V __attribute__((vector_size(16)));
+  __attribute__((always_inline)) static inline V widen(F x) { return V{x[0], x[1]}; }
+  __attribute__((always_inline)) static inline F narrow(V x) { return F{static_cast<float>(x[0]), static_cast<float>(x[1])}; }
+};
+template <> struct Lanes<1> {
+  typedef float F;
+  typedef double V;
+  __attribute__((always_inline)) static inline V widen(F x) { return x; }
+  __attribute__((always_inline)) static inline F narrow(V x) { return static_cast<float>(x); }
+};
+
+// A [n·m] kernel entries exp(−C/β) (0 where a_i · b_j = 0), a [n], b [m] marginals (float, as the scalar
+// kernel reads them), lane-interleaved; plan [n·m] receives the plans. Q [n·m], delta [n], sigma, colSum [m]:
+// scratch. The scalar kernel's iteration (Q = A ⊙ Π, δ = a / (Qσ + ε), σ = b / (Qᵀδ + ε), Π = δ Q σ) is
+// fused into one pass per iteration: row i forms Π_i of the previous iteration, Q_i and its row sum, δ_i,
+// then adds its share to the column sums (in row order, as the scalar kernel's second pass does). Q is kept
+// in double: the float product widened, which is exact, so it rounds as the scalar kernel's float Q.
+template <int W>
+__attribute__((always_inline)) inline void ipotCore(int64_t n, int64_t m, int64_t iterations, const typename Lanes<W>::F* A,
+                                                    const typename Lanes<W>::F* a, const typename Lanes<W>::F* b,
+                                                    typename Lanes<W>::F* plan, typename Lanes<W>::V* Q, typename Lanes<W>::V* delta,
+                                                    typename Lanes<W>::V* sigma, typename Lanes<W>::V* colSum) {
+  typedef Lanes<W> L;
+  typedef typename L::F F;
+  typedef typename L::V V;
+  const double eps = 1e-8;
+  const V zero = V{} * 0.0;
+  if (iterations <= 0) {
+    for (int64_t e = 0; e < n * m; ++e) plan[e] = F{} * 0.f + 1.f;
+    return;
+  }
+  for (int64_t j = 0; j < m; ++j) sigma[j] = zero + 1.0 / static_cast<double>(m);
+  for (int64_t it = 0; it < iterations; ++it) {
+    for (int64_t j = 0; j < m; ++j) colSum[j] = zero;
+    for (int64_t i = 0; i < n; ++i) {
+      const F* Ai = A + i * m;
+      V* Qi = Q + i * m;
+      V rowSum = zero;
+      if (it == 0) {
+        for (int64_t j = 0; j < m; ++j) {  // Π₀ = 1: Q = A · 1 = A
+          const V q = L::widen(Ai[j]);
+          Qi[j] = q;
+          rowSum += q * sigma[j];
+        }
+      } else {
+        const V d = delta[i];
+        for (int64_t j = 0; j < m; ++j) {
+          const F p = L::narrow(d * Qi[j] * sigma[j]);  // Π of the previous iteration
+          const V q = L::widen(Ai[j] * p);
+          Qi[j] = q;
+          rowSum += q * sigma[j];
+        }
+      }
+      const V d = L::widen(a[i]) / (rowSum + eps);
+      delta[i] = d;
+      for (int64_t j = 0; j < m; ++j) colSum[j] += Qi[j] * d;
+    }
+    for (int64_t j = 0; j < m; ++j) sigma[j] = L::widen(b[j]) / (colSum[j] + eps);
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) plan[i * m + j] = L::narrow(delta[i] * Q[i * m + j] * sigma[j]);
+}
+
+// ipotCore with the motif count M known at compile time (the common M ≤ 16): σ, the column sums and a row
+// of Q live in registers, and the j loops unroll. The same operations in the same order as ipotCore.
+template <int W, int M>
+__attribute__((always_inline)) inline void ipotCoreFixed(int64_t n, int64_t iterations, const typename Lanes<W>::F* A,
+                                                         const typename Lanes<W>::F* a, const typename Lanes<W>::F* b,
+                                                         typename Lanes<W>::F* plan, typename Lanes<W>::V* Q, typename Lanes<W>::V* delta) {
+  typedef Lanes<W> L;
+  typedef typename L::F F;
+  typedef typename L::V V;
+  const double eps = 1e-8;
+  const V zero = V{} * 0.0;
+  V sigma[M], colSum[M], q[M];
+  #pragma GCC unroll 16
+  for (int j = 0; j < M; ++j) sigma[j] = zero + 1.0 / static_cast<double>(M);
+  for (int64_t it = 0; it < iterations; ++it) {
+    #pragma GCC unroll 16
+    for (int j = 0; j < M; ++j) colSum[j] = zero;
+    for (int64_t i = 0; i < n; ++i) {
+      const F* Ai = A + i * M;
+      V* Qi = Q + i * M;
+      V rowSum = zero;
+      if (it == 0) {
+        #pragma GCC unroll 16
+        for (int j = 0; j < M; ++j) {
+          q[j] = L::widen(Ai[j]);
+          rowSum += q[j] * sigma[j];
+        }
+      } else {
+        const V d = delta[i];
+        #pragma GCC unroll 16
+        for (int j = 0; j < M; ++j) {
+          const F p = L::narrow(d * Qi[j] * sigma[j]);
+          q[j] = L::widen(Ai[j] * p);
+          rowSum += q[j] * sigma[j];
+        }
+      }
+      const V d = L::widen(a[i]) / (rowSum + eps);
+      delta[i] = d;
+      #pragma GCC unroll 16
+      for (int j = 0; j < M; ++j) {
+        Qi[j] = q[j];
+        colSum[j] += q[j] * d;
+      }
+    }
+    #pragma GCC unroll 16
+    for (int j = 0; j < M; ++j) sigma[j] = L::widen(b[j]) / (colSum[j] + eps);
+  }
+  for (int64_t i = 0; i < n; ++i)
+    #pragma GCC unroll 16
+    for (int j = 0; j < M; ++j) plan[i * M + j] = L::narrow(delta[i] * Q[i * M + j] * sigma[j]);
+}
+
+template <int W>
+__attribute__((always_inline)) inline void ipotLanesT(int64_t n, int64_t m, int64_t iterations, const float* A, const float* a,
+                                                      const float* b, float* plan, double* scratch) {
+  typedef Lanes<W> L;
+  typedef typename L::F F;
+  typedef typename L::V V;
+  V* Q = reinterpret_cast<V*>(scratch);
+  const F* Af = reinterpret_cast<const F*>(A);
+  const F* af = reinterpret_cast<const F*>(a);
+  const F* bf = reinterpret_cast<const F*>(b);
+  F* pf = reinterpret_cast<F*>(plan);
+  if (iterations > 0) switch (m) {
+#define ORMA_FIXED(M) \
+  case M: return ipotCoreFixed<W, M>(n, iterations, Af, af, bf, pf, Q, Q + n * M);
+    ORMA_FIXED(1) ORMA_FIXED(2) ORMA_FIXED(3) ORMA_FIXED(4) ORMA_FIXED(5) ORMA_FIXED(6) ORMA_FIXED(7) ORMA_FIXED(8)
+    ORMA_FIXED(9) ORMA_FIXED(10) ORMA_FIXED(11) ORMA_FIXED(12) ORMA_FIXED(13) ORMA_FIXED(14) ORMA_FIXED(15) ORMA_FIXED(16)
+#undef ORMA_FIXED
+    default: break;
+  }
+  ipotCore<W>(n, m, iterations, Af, af, bf, pf, Q, Q + n * m, Q + n * m + n, Q + n * m + n + m);
+}
+
+__attribute__((target("avx512f"))) static void ipotLanes8(int64_t n, int64_t m, int64_t it, const float* A, const float* a, const float* b, float* p, double* s) {
+  ipotLanesT<8>(n, m, it, A, a, b, p, s);
+}
+__attribute__((target("avx2"))) static void ipotLanes4(int64_t n, int64_t m, int64_t it, const float* A, const float* a, const float* b, float* p, double* s) {
+  ipotLanesT<4>(n, m, it, A, a, b, p, s);
+}
+static void ipotLanes2(int64_t n, int64_t m, int64_t it, const float* A, const float* a, const float* b, float* p, double* s) {
+  ipotLanesT<2>(n, m, it, A, a, b, p, s);
+}
+static void ipotLanes1(int64_t n, int64_t m, int64_t it, const float* A, const float* a, const float* b, float* p, double* s) {
+  ipotLanesT<1>(n, m, it, A, a, b, p, s);
+}
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+
+int maxLanes() {
+  static const int w = __builtin_cpu_supports("avx512f") ? 8 : __builtin_cpu_supports("avx2") ? 4 : 2;
+  return w;
+}
+
+int lanesFor(int problems) {
+  const int most = maxLanes();
+  int w = 1;
+  while (w < problems && w < most) w *= 2;
+  return w;
+}
+
+// W ∈ {1, 2, 4, 8} lanes (W ≤ maxLanes()); buffers lane-interleaved and 64-byte aligned: A and plan [n·m·W]
+// floats, a [n·W], b [m·W]; scratch (n·m + n + 2m)·W doubles.
+void ipotLanes(int W, int64_t n, int64_t m, int64_t iterations, const float* A, const float* a, const float* b, float* plan, double* scratch) {
+  switch (W) {
+    case 8: ipotLanes8(n, m, iterations, A, a, b, plan, scratch); break;
+    case 4: ipotLanes4(n, m, iterations, A, a, b, plan, scratch); break;
+    case 2: ipotLanes2(n, m, iterations, A, a, b, plan, scratch); break;
+    default: ipotLanes1(n, m, iterations, A, a, b, plan, scratch); break;
+  }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Dense per-pair math
+
+typedef float f8 __attribute__((vector_size(32)));
+typedef int32_t i8 __attribute__((vector_size(32)));
+
+__attribute__((always_inline)) inline f8 load8(const float* p) {
+  f8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+__attribute__((always_inline)) inline void store8(float* p, const f8& v) { std::memcpy(p, &v, sizeof v); }
+__attribute__((always_inline)) inline f8 splat8(float x) { return f8{x, x, x, x, x, x, x, x}; }
+__attribute__((always_inline)) inline float hsum8(const f8& x) {
+  f8 v = x;
+  v += __builtin_shuffle(v, i8{4, 5, 6, 7, 0, 1, 2, 3});
+  v += __builtin_shuffle(v, i8{2, 3, 0, 1, 6, 7, 4, 5});
+  v += __builtin_shuffle(v, i8{1, 0, 3, 2, 5, 4, 7, 6});
+  return v[0];
+}
+__attribute__((always_inline)) inline float hmin8(const f8& x) {
+  f8 v = x;
+  f8 w = __builtin_shuffle(v, i8{4, 5, 6, 7, 0, 1, 2, 3});
+  v = w < v ? w : v;
+  w = __builtin_shuffle(v, i8{2, 3, 0, 1, 6, 7, 4, 5});
+  v = w < v ? w : v;
+  w = __builtin_shuffle(v, i8{1, 0, 3, 2, 5, 4, 7, 6});
+  v = w < v ? w : v;
+  return v[0];
+}
+__attribute__((always_inline)) inline int64_t round8(int64_t k) { return (k + 7) / 8 * 8; }
+
+__attribute__((always_inline)) inline float dotT(const float* __restrict x, const float* __restrict y, int64_t n) {
+  f8 a0 = splat8(0.f), a1 = a0, a2 = a0, a3 = a0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 += load8(x + i) * load8(y + i);
+    a1 += load8(x + i + 8) * load8(y + i + 8);
+    a2 += load8(x + i + 16) * load8(y + i + 16);
+    a3 += load8(x + i + 24) * load8(y + i + 24);
+  }
+  for (; i + 8 <= n; i += 8) a0 += load8(x + i) * load8(y + i);
+  float s = hsum8((a0 + a1) + (a2 + a3));
+  for (; i < n; ++i) s += x[i] * y[i];
+  return s;
+}
+
+// y += alpha · x
+__attribute__((always_inline)) inline void axpyT(float* __restrict y, float alpha, const float* __restrict x, int64_t n) {
+  const f8 a = splat8(alpha);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) store8(y + i, load8(y + i) + a * load8(x + i));
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+// y += Σ_c alpha[c] · X[c] over c < k (rows of stride ld), four rows per pass over y
+__attribute__((always_inline)) inline void combineRowsT(float* __restrict y, const float* alpha, const float* X, int64_t ld, int64_t k, int64_t D) {
+  int64_t c = 0;
+  for (; c + 4 <= k; c += 4) {
+    const f8 a0 = splat8(alpha[c]), a1 = splat8(alpha[c + 1]), a2 = splat8(alpha[c + 2]), a3 = splat8(alpha[c + 3]);
+    const float *x0 = X + c * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
+    int64_t d = 0;
+    for (; d + 8 <= D; d += 8) store8(y + d, load8(y + d) + ((a0 * load8(x0 + d) + a1 * load8(x1 + d)) + (a2 * load8(x2 + d) + a3 * load8(x3 + d))));
+    for (; d < D; ++d) y[d] += (alpha[c] * x0[d] + alpha[c + 1] * x1[d]) + (alpha[c + 2] * x2[d] + alpha[c + 3] * x3[d]);
+  }
+  for (; c < k; ++c) axpyT(y, alpha[c], X + c * ld, D);
+}
+
+// LN₀: LayerNorm over the D values without affine parameters (eps 1e-5), in place.
+__attribute__((always_inline)) inline void ln0T(float* x, int64_t D) {
+  f8 sum8 = splat8(0.f);
+  int64_t d = 0;
+  for (; d + 8 <= D; d += 8) sum8 += load8(x + d);
+  float sum = hsum8(sum8);
+  for (; d < D; ++d) sum += x[d];
+  const float mean = sum / static_cast<float>(D);
+  const f8 mu = splat8(mean);
+  f8 acc = splat8(0.f);
+  for (d = 0; d + 8 <= D; d += 8) {
+    const f8 c = load8(x + d) - mu;
+    acc += c * c;
+  }
+  float var = hsum8(acc);
+  for (; d < D; ++d) var += (x[d] - mean) * (x[d] - mean);
+  var /= static_cast<float>(D);
+  const float rstd = 1.0f / std::sqrt(var + 1e-5f);
+  const f8 r = splat8(rstd);
+  for (d = 0; d + 8 <= D; d += 8) store8(x + d, (load8(x + d) - mu) * r);
+  for (; d < D; ++d) x[d] = (x[d] - mean) * rstd;
+}
+
+// Partial quadratic forms sq[t] += (w_t G)[cols] · w_t[cols] over the 8R columns starting at `col`, for T rows
+// w_t of W (stride ld, zero beyond k) and G [k × ld] (rows padded with zero columns): T·R accumulators in
+// registers, each row of G loaded once for the T rows.
+template <int R, int T, bool Narrow>
+__attribute__((always_inline)) inline void quadFormsRT(const float* W, int64_t ldRuntime, int64_t k, const float* G, int64_t col, float* sq) {
+  const int64_t ld = Narrow ? 8 * R : ldRuntime;  // a single chunk (k8 ≤ 64): the stride is known at compile time
+  f8 acc[T][R];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t)
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[t][r] = splat8(0.f);
+  for (int64_t c = 0; c < k; ++c) {
+    f8 g[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) g[r] = load8(G + c * ld + col + 8 * r);
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const f8 wc = splat8(W[t * ld + c]);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc[t][r] += wc * g[r];
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) {
+    f8 s = splat8(0.f);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) s += acc[t][r] * load8(W + t * ld + col + 8 * r);
+    sq[t] += hsum8(s);
+  }
+}
+
+// The columns col .. col + 8R of every row's quadratic form, T rows at a time.
+template <int R>
+__attribute__((always_inline)) inline void quadFormsR(const float* W, int64_t ld, int64_t nq, int64_t k, const float* G, int64_t col, float* sq) {
+  constexpr int T = R == 1 ? 8 : R == 2 ? 4 : R <= 4 ? 2 : 1;
+  int64_t t = 0;
+  if (ld == 8 * R) {
+    for (; t + T <= nq; t += T) quadFormsRT<R, T, true>(W + t * ld, ld, k, G, col, sq + t);
+    for (; t < nq; ++t) quadFormsRT<R, 1, true>(W + t * ld, ld, k, G, col, sq + t);
+  } else {
+    for (; t + T <= nq; t += T) quadFormsRT<R, T, false>(W + t * ld, ld, k, G, col, sq + t);
+    for (; t < nq; ++t) quadFormsRT<R, 1, false>(W + t * ld, ld, k, G, col, sq + t);
+  }
+}
+
+// sq[t] = w_t G w_tᵀ for the nq rows of W [nq × k8] and G [k × k8], in column chunks of at most 64.
+__attribute__((always_inline)) inline void quadFormsT(const float* W, int64_t nq, int64_t k, const float* G, float* sq) {
+  const int64_t k8 = round8(k);
+  std::fill(sq, sq + nq, 0.f);
+  for (int64_t col = 0; col < k8; col += 64) {
+    switch (std::min<int64_t>(64, k8 - col) / 8) {
+      case 1: quadFormsR<1>(W, k8, nq, k, G, col, sq); break;
+      case 2: quadFormsR<2>(W, k8, nq, k, G, col, sq); break;
+      case 3: quadFormsR<3>(W, k8, nq, k, G, col, sq); break;
+      case 4: quadFormsR<4>(W, k8, nq, k, G, col, sq); break;
+      case 5: quadFormsR<5>(W, k8, nq, k, G, col, sq); break;
+      case 6: quadFormsR<6>(W, k8, nq, k, G, col, sq); break;
+      case 7: quadFormsR<7>(W, k8, nq, k, G, col, sq); break;
+      default: quadFormsR<8>(W, k8, nq, k, G, col, sq); break;
+    }
+  }
+}
+
+// G [k × k8]: the k × k gram g with zero columns up to k8.
+__attribute__((always_inline)) inline void padGram(const float* g, int64_t k, float* G) {
+  const int64_t k8 = round8(k);
+  for (int64_t c = 0; c < k; ++c) {
+    std::memcpy(G + c * k8, g + c * k, k * sizeof(float));
+    std::fill(G + c * k8 + k, G + (c + 1) * k8, 0.f);
+  }
+}
+
+// Scratch floats groupedVectorT needs for nq queries and k keys.
+inline int64_t groupedScratch(int64_t nq, int64_t k) { return (nq + 1) * round8(k) + round8(nq) + 16; }
+
+// The grouped vector v = LN₀(Σ_t norm(G_t)) of one pair (scores.ts `groupedKeyVectors`): sim [nq × k]
+// (row stride ldSim) of the pair's queries against its k real keys; queries with on[t] = 0 are left out
+// (on = null: all in); G the keys' gram padded to [k × k8] (padGram); keys [k × D]. Scratch:
+// groupedScratch(nq, k) floats. With k = 0, v = 0 (no key: every weight is 0).
+__attribute__((always_inline)) inline void groupedVectorT(const float* sim, int64_t ldSim, int64_t nq, const unsigned char* on, int64_t k,
+                                                          const float* G, const float* keys, int64_t D, float* v, float* scratch) {
+  std::fill(v, v + D, 0.f);
+  if (k == 0) return;
+  const int64_t k8 = round8(k), full = k / 8 * 8;
+  float* W = scratch;                 // [nq × k8] weights of the queries taken
+  float* pooled = W + nq * k8;        // [k8]
+  float* tail = pooled + k8;          // [8]
+  float* sq = tail + 8;               // [nq]
+  std::fill(pooled, pooled + k8, 0.f);
+  const float inf = std::numeric_limits<float>::infinity();
+  const i8 lane = i8{0, 1, 2, 3, 4, 5, 6, 7};
+  const f8 delta = splat8(1e-6f), zero = splat8(0.f);
+  int64_t rows = 0;
+  for (int64_t t = 0; t < nq; ++t) {
+    if (on && !on[t]) continue;
+    const float* s = sim + t * ldSim;
+    float* w = W + rows++ * k8;
+    // min-max over the real keys, then W = S / ΣS (the max cancels: scores.ts)
+    for (int64_t c = 0; c < full; c += 8) store8(w + c, load8(s + c));
+    if (full < k8) {
+      store8(tail, splat8(inf));
+      std::memcpy(tail, s + full, (k - full) * sizeof(float));
+      store8(w + full, load8(tail));
+    }
+    f8 lo8 = load8(w);
+    for (int64_t c = 8; c < k8; c += 8) { const f8 x = load8(w + c); lo8 = x < lo8 ? x : lo8; }
+    const f8 lo_ = splat8(hmin8(lo8));
+    f8 total8 = zero;
+    for (int64_t c = 0; c < k8; c += 8) {
+      f8 x = (load8(w + c) - lo_) + delta;
+      x = (lane + static_cast<int32_t>(c)) < static_cast<int32_t>(k) ? x : zero;
+      store8(w + c, x);
+      total8 += x;
+    }
+    const f8 den = splat8(std::max(hsum8(total8), 1e-30f));
+    for (int64_t c = 0; c < k8; c += 8) store8(w + c, load8(w + c) / den);
+  }
+  // ‖G_t‖² = w_t Gram w_tᵀ, then Σ_t w_t / ‖G_t‖
+  quadFormsT(W, rows, k, G, sq);
+  for (int64_t t = 0; t < rows; ++t) {
+    const f8 inv = splat8(1.0f / std::sqrt(std::max(sq[t], 1e-24f)));
+    const float* w = W + t * k8;
+    for (int64_t c = 0; c < k8; c += 8) store8(pooled + c, load8(pooled + c) + inv * load8(w + c));
+  }
+  combineRowsT(v, pooled, keys, D, k, D);
+  ln0T(v, D);
+}
+
+__attribute__((always_inline)) inline float pairScoreT(const float* u, const float* v, int64_t D, bool cosine) {
+  const float uv = dotT(u, v, D);
+  if (!cosine) return uv;
+  const float nu = std::max(std::sqrt(dotT(u, u, D)), 1e-12f), nv = std::max(std::sqrt(dotT(v, v, D)), 1e-12f);
+  return (uv / nu) / nv;
+}
+
+// Local-grain pairs p in [begin, end), molecule-major (molecule j = p / A, text a = p % A), out[a·B + j]:
+// text a's tokens are sim rows rows[a]..rows[a+1], molecule j's atoms the columns and keys rows cols[j]..cols[j+1],
+// its k × k gram at grams + gramAt[j]; u[a] the text's pooled vector LN₀(Σ norm(token)).
+__attribute__((always_inline)) inline void localPairsT(int64_t begin, int64_t end, int64_t A, int64_t B, const float* S, int64_t C,
+                                                       const int64_t* rows, const int64_t* cols, const float* keys, int64_t D,
+                                                       const float* grams, const int64_t* gramAt, const float* u, bool cosine, float* out) {
+  Buffer<float> gbuf, scratch;
+  int64_t cur = -1, k = 0;
+  float* G = nullptr;
+  for (int64_t p = begin; p < end; ++p) {
+    const int64_t j = p / A, a = p % A;
+    if (j != cur) {
+      cur = j;
+      k = cols[j + 1] - cols[j];
+      G = gbuf.get(std::max<int64_t>(1, k * round8(k)));
+      padGram(grams + gramAt[j], k, G);
+    }
+    float* sc = scratch.get(D + groupedScratch(rows[a + 1] - rows[a], k));
+    float* v = sc;
+    groupedVectorT(S + rows[a] * C + cols[j], C, rows[a + 1] - rows[a], nullptr, k, G, keys + cols[j] * D, D, v, sc + D);
+    out[a * B + j] = k == 0 ? 0.f : pairScoreT(u + a * D, v, D, cosine);
+  }
+}
+
+// One mid-grain pair after its plan: plan(i, j) = plan[(i·m + j)·W + lane] for the n real tokens and m real
+// motifs; X [n × D] the text's multi-token vectors (not normalised), motifs [m × D], gram [m × m]. Each token
+// goes to the motif of largest (official: smallest) mass, the first on ties; a motif's phrase is the mean of
+// its tokens; u = LN₀(Σ norm(phrase)), v = the grouped vector of the phrases over the motifs.
+__attribute__((always_inline)) inline float midPairT(const float* plan, int W, int lane, int64_t n, int64_t m, bool argmin, const float* X,
+                                                     const float* motifs, const float* gram, int64_t D, bool cosine, float* scratch,
+                                                     int32_t* assign, unsigned char* on) {
+  const int64_t m8 = round8(m);
+  float* phrases = scratch;            // [m × D]
+  float* sim = phrases + m * D;        // [m × m]
+  float* counts = sim + m * m;         // [m]
+  float* u = counts + m;               // [D]
+  float* v = u + D;                    // [D]
+  float* G = v + D;                    // [m × m8]
+  float* rest = G + m * m8;            // groupedScratch(m, m)
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = plan + i * m * W + lane;
+    int32_t best = 0;
+    float bv = row[0];
+    for (int64_t j = 1; j < m; ++j) {
+      const float x = row[j * W];
+      // torch's argmax / argmin: the first extreme value, a NaN counting as the extreme
+      if (std::isnan(bv)) break;
+      if (std::isnan(x) || (argmin ? x < bv : x > bv)) { bv = x; best = static_cast<int32_t>(j); }
+    }
+    assign[i] = best;
+  }
+  std::fill(phrases, phrases + m * D, 0.f);
+  std::fill(counts, counts + m, 0.f);
+  for (int64_t i = 0; i < n; ++i) {
+    axpyT(phrases + assign[i] * D, 1.0f, X + i * D, D);
+    counts[assign[i]] += 1.f;
+  }
+  std::fill(u, u + D, 0.f);
+  for (int64_t j = 0; j < m; ++j) {
+    on[j] = counts[j] > 0;
+    if (!on[j]) continue;
+    float* p = phrases + j * D;
+    const f8 c = splat8(counts[j]);
+    int64_t d = 0;
+    for (; d + 8 <= D; d += 8) store8(p + d, load8(p + d) / c);
+    for (; d < D; ++d) p[d] /= counts[j];
+    axpyT(u, 1.0f / std::max(std::sqrt(dotT(p, p, D)), 1e-12f), p, D);
+  }
+  ln0T(u, D);
+  for (int64_t j = 0; j < m; ++j) {
+    if (!on[j]) continue;
+    for (int64_t c = 0; c < m; ++c) sim[j * m + c] = dotT(phrases + j * D, motifs + c * D, D);
+  }
+  padGram(gram, m, G);
+  groupedVectorT(sim, m, m, on, m, G, motifs, D, v, rest);
+  return pairScoreT(u, v, D, cosine);
+}
+
+// A lane group of mid-grain pairs sharing their motif count: IPOT for all of them at once, then each pair.
+__attribute__((always_inline)) inline void midGroupT(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols,
+                                                     const float* S, int64_t C, const float* X, const float* motifs, int64_t D, const float* grams,
+                                                     const int64_t* gramAt, float beta, int64_t iterations, bool argmin, bool cosine, float* out) {
+  thread_local Buffer<float> Abuf, abuf, bbuf, plbuf, scratch;
+  thread_local Buffer<double> dscratch;
+  thread_local Buffer<int32_t> assign;
+  thread_local Buffer<unsigned char> on;
+  const int64_t m = cols[pairs[0] % B + 1] - cols[pairs[0] % B];
+  int64_t n = 0;
+  for (int l = 0; l < count; ++l) n = std::max(n, rows[pairs[l] / B + 1] - rows[pairs[l] / B]);
+  float* Ab = Abuf.get(n * m * W);
+  float* ab = abuf.get(n * W);
+  float* bb = bbuf.get(m * W);
+  float* plb = plbuf.get(n * m * W);
+  for (int l = 0; l < W; ++l) {
+    const int64_t p = pairs[std::min(l, count - 1)];  // spare lanes repeat the last pair
+    const int64_t a = p / B, j = p % B, nl = rows[a + 1] - rows[a];
+    // marginals as scores.ts makes them: 1 / (real count) in float32; rows beyond this text get 0
+    const float ai = 1.0f / static_cast<float>(nl), bj = 1.0f / static_cast<float>(m);
+    for (int64_t c = 0; c < m; ++c) bb[c * W + l] = bj;
+    for (int64_t i = 0; i < n; ++i) {
+      const bool real = i < nl;
+      ab[i * W + l] = real ? ai : 0.f;
+      const float* srow = S + (rows[a] + i) * C + cols[j];
+      for (int64_t c = 0; c < m; ++c) Ab[(i * m + c) * W + l] = real && ai * bj != 0 ? std::exp(-(1.0f - srow[c]) / beta) : 0.f;
+    }
+  }
+  ipotLanes(W, n, m, iterations, Ab, ab, bb, plb, dscratch.get((n * m + n + 2 * m) * W));
+  const int64_t m8 = round8(m);
+  float* sc = scratch.get(m * D + m * m + m + 2 * D + m * m8 + groupedScratch(m, m));
+  for (int l = 0; l < count; ++l) {
+    const int64_t p = pairs[l], a = p / B, j = p % B;
+    out[a * B + j] = midPairT(plb, W, l, rows[a + 1] - rows[a], m, argmin, X + rows[a] * D, motifs + cols[j] * D, grams + gramAt[j], D, cosine, sc,
+                              assign.get(n), on.get(m));
+  }
+}
+
+__attribute__((target("avx2,fma"))) static void localPairsAvx2(int64_t begin, int64_t end, int64_t A, int64_t B, const float* S, int64_t C,
+                                                               const int64_t* rows, const int64_t* cols, const float* keys, int64_t D,
+                                                               const float* grams, const int64_t* gramAt, const float* u, bool cosine, float* out) {
+  localPairsT(begin, end, A, B, S, C, rows, cols, keys, D, grams, gramAt, u, cosine, out);
+}
+static void localPairsBase(int64_t begin, int64_t end, int64_t A, int64_t B, const float* S, int64_t C, const int64_t* rows, const int64_t* cols,
+                           const float* keys, int64_t D, const float* grams, const int64_t* gramAt, const float* u, bool cosine, float* out) {
+  localPairsT(begin, end, A, B, S, C, rows, cols, keys, D, grams, gramAt, u, cosine, out);
+}
+__attribute__((target("avx2,fma"))) static void midGroupAvx2(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows,
+                                                             const int64_t* cols, const float* S, int64_t C, const float* X, const float* motifs,
+                                                             int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
+                                                             bool argmin, bool cosine, float* out) {
+  midGroupT(W, pairs, count, B, rows, cols, S, C, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine, out);
+}
+static void midGroupBase(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* S, int64_t C,
+                         const float* X, const float* motifs, int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
+                         bool argmin, bool cosine, float* out) {
+  midGroupT(W, pairs, count, B, rows, cols, S, C, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine, out);
+}
+
+static bool hasAvx2Fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+
+void localPairs(int64_t begin, int64_t end, int64_t A, int64_t B, const float* S, int64_t C, const int64_t* rows, const int64_t* cols,
+                const float* keys, int64_t D, const float* grams, const int64_t* gramAt, const float* u, bool cosine, float* out) {
+  (hasAvx2Fma() ? localPairsAvx2 : localPairsBase)(begin, end, A, B, S, C, rows, cols, keys, D, grams, gramAt, u, cosine, out);
+}
+
+void midGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* S, int64_t C,
+              const float* X, const float* motifs, int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
+              bool argmin, bool cosine, float* out) {
+  (hasAvx2Fma() ? midGroupAvx2 : midGroupBase)(W, pairs, count, B, rows, cols, S, C, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine,
+                                               out);
+}
+
+}  // namespace pool
+}  // namespace orma

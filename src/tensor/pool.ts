@@ -1,0 +1,54 @@
+// Native kernels of the pool scorer (native/src/pool.cc): forward-only fine-grain scores of many
+// (text, molecule) pairs at their real sizes, from ragged inputs (rows and columns cut by offsets).
+// No autograd. The model-level function is src/model/pool-scores.ts; these are its building blocks.
+import { native } from './native.js';
+import { tidy } from './scope.js';
+import { wrap, type Tensor } from './tensor.js';
+
+/** Problems the widest IPOT lane group of this CPU solves at once: 8 (AVX-512), 4 (AVX2) or 2. */
+export function poolLanes(): number {
+  return native.poolLanes();
+}
+
+/**
+ * ipotKernel (same contract, bit-identical plans) solving `lanes` problems at a time, one per SIMD lane
+ * (0: the widest this CPU has). Costs [..., n, m], marginals a [..., n] and b [..., m] broadcast to them.
+ */
+export function ipotKernelLanes(cost: Tensor, a: Tensor, b: Tensor, beta: number, iterations: number, lanes = 0): Tensor {
+  return tidy(() => {
+    const shape = cost.shape, lead = shape.slice(0, -2);
+    const n = shape[shape.length - 2]!, m = shape[shape.length - 1]!;
+    const p = lead.reduce((x, y) => x * y, 1);
+    const flat = (x: Tensor, k: number) => x.expand(...lead, k).reshape(p, k);
+    return wrap(native.ipotPlanLanes(cost.reshape(p, n, m).handle, flat(a, n).handle, flat(b, m).handle, beta, iterations, lanes)).reshape(...shape);
+  });
+}
+
+/**
+ * Local-grain (grouped) scores [A, B] from token · atom similarities sim [R, C]: text a owns rows
+ * rowOffsets[a]..rowOffsets[a+1], molecule b the columns (and `keys` rows) colOffsets[b]..colOffsets[b+1];
+ * b's k × k atom gram is grams[gramOffsets[b] ..]; u [A, D] is each text's LN₀(Σ norm(token)).
+ * Returns u · v, or cos(u, v) with `cosine` (scores.ts groupedScores, pair by pair, unpadded).
+ */
+export function localPoolScores(sim: Tensor, rowOffsets: Tensor, colOffsets: Tensor, keys: Tensor, grams: Tensor, gramOffsets: Tensor, u: Tensor, cosine: boolean): Tensor {
+  return wrap(native.localPoolScores(sim.handle, rowOffsets.handle, colOffsets.handle, keys.handle, grams.handle, gramOffsets.handle, u.handle, cosine));
+}
+
+export interface MidPoolOptions {
+  beta: number;
+  iterations: number;
+  pick: 'argmax' | 'argmin';
+  cosine: boolean;
+  /** IPOT lanes: 0 (default) the widest this CPU has; 1, 2, 4 or 8 for tests. */
+  lanes?: number;
+}
+
+/**
+ * Mid-grain scores [A, B] (scores.ts midScores, pair by pair, unpadded) from cos [R, C], the products of unit
+ * multi-token vectors with unit motif vectors (the OT cost is 1 − cos); tokens [R, D] the multi-token
+ * vectors, motifs [C, D] the motif vectors, grams their k × k grams. A molecule without motifs scores 0.
+ */
+export function midPoolScores(cos: Tensor, rowOffsets: Tensor, colOffsets: Tensor, tokens: Tensor, motifs: Tensor, grams: Tensor, gramOffsets: Tensor, o: MidPoolOptions): Tensor {
+  return wrap(native.midPoolScores(cos.handle, rowOffsets.handle, colOffsets.handle, tokens.handle, motifs.handle, grams.handle, gramOffsets.handle,
+    o.beta, o.iterations, o.pick === 'argmin', o.cosine, o.lanes ?? 0));
+}
