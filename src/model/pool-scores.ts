@@ -1,0 +1,235 @@
+// The model's three-grain scores of many texts against many molecules, forward only, for retrieval over a
+// pool (`orma eval --score fused`, rerank stages). The same function as `Orma.scores(...)` (scores.ts), pair by
+// pair, but organised for a pool instead of a training batch:
+//   - per-text and per-molecule quantities are computed once: each text's pooled token vector u (local
+//     grain), the unit multi-token and unit motif vectors (OT costs), each molecule's atom and motif grams;
+//   - a block of texts against a block of molecules is one matrix product per grain over their *real* rows
+//     (ragged: texts and molecules are cut by offsets, nothing is padded), and native kernels
+//     (native/src/pool.cc) finish every pair in cache: the grouped score, and for the mid grain IPOT at the
+//     pair's real size (W pairs per SIMD lane group, plans bit-identical to ipotKernel's), the token →
+//     motif assignment, the phrases and their grouped score;
+//   - memory is bounded by the block budgets (one [rows, columns] similarity block at a time).
+// Equal to `scores(...).fused` to float rounding (test/model/pool-scores.test.ts); a pair's score does not
+// depend on the other texts or molecules of its block. Measurements: docs/evaluation.md.
+import { cat, keep, layerNorm, localPoolScores, midPoolScores, noGrad, normalize, tensor, tidy, zeros, type Tensor } from '../tensor/index.js';
+import { globalScores } from './scores.js';
+import { combineGrains, grainWeights, type GrainWeights } from './losses.js';
+import type { Orma } from './orma.js';
+
+/** Rows of many items in one [≥ Σ lengths, D] tensor: item i owns rows offsets[i] .. offsets[i] + lengths[i]. */
+export interface RaggedRows {
+  flat: Tensor;
+  offsets: readonly number[];
+  lengths: readonly number[];
+}
+
+/** Encoded texts: sentence vectors [N, D] and the token / multi-token vectors of their real tokens. */
+export interface PoolTexts {
+  sentence: Tensor;
+  tokens: RaggedRows;
+  multiTokens: RaggedRows;
+}
+
+/** Encoded molecules: molecule vectors [M, D], atom and motif vectors (a molecule may have no motif). */
+export interface PoolMolecules {
+  molecule: Tensor;
+  atoms: RaggedRows;
+  motifs: RaggedRows;
+}
+
+export interface PoolScoreOptions {
+  /** Most text rows (tokens) in one block (default 2048; a longer text is a block of its own). */
+  rowBudget?: number;
+  /** Most molecule columns (atoms) in one block (default 2048). */
+  colBudget?: number;
+  /** IPOT lanes: 0 (default) the widest this CPU has; 1, 2, 4 or 8 (tests). */
+  lanes?: number;
+}
+
+export interface PoolGrains {
+  global: Tensor;
+  local: Tensor | null;
+  mid: Tensor | null;
+  fused: Tensor;
+}
+
+const int64 = (values: readonly number[]) => tensor(Int32Array.from(values), { dtype: 'int32', shape: [values.length] }).long();
+
+/** LN₀ as scores.ts: LayerNorm over the last dim without affine parameters. */
+const ln0 = (x: Tensor) => layerNorm(x, [x.size(-1)], null, null, 1e-5);
+
+/** Consecutive runs of `items` whose sizes sum to at most `budget` (one item at least). */
+function runs(items: readonly number[], size: (i: number) => number, budget: number): number[][] {
+  const out: number[][] = [];
+  let cur: number[] = [], sum = 0;
+  for (const i of items) {
+    const s = size(i);
+    if (cur.length && sum + s > budget) { out.push(cur); cur = []; sum = 0; }
+    cur.push(i);
+    sum += s;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** The rows of `items` of a RaggedRows, one after the other, with their offsets (items.length + 1). */
+function gatherRows(r: RaggedRows, items: readonly number[]): { rows: Tensor; offsets: number[] } {
+  const offsets = [0];
+  const total = items.reduce((n, i) => n + r.lengths[i]!, 0);
+  const index = new Int32Array(total);
+  let at = 0;
+  for (const i of items) {
+    for (let k = 0; k < r.lengths[i]!; k++) index[at++] = r.offsets[i]! + k;
+    offsets.push(at);
+  }
+  const D = r.flat.size(1);
+  const rows = total === 0 ? zeros([0, D]) : r.flat.indexSelect(0, tensor(index, { dtype: 'int32', shape: [total] }).long());
+  return { rows, offsets };
+}
+
+/** Every item's k × k gram (its rows times their transpose), flat, with each item's start. */
+function grams(r: RaggedRows): { flat: Tensor; offsets: number[] } {
+  const offsets: number[] = [];
+  let at = 0;
+  const parts = r.lengths.map((k, i) => {
+    offsets.push(at);
+    at += k * k;
+    if (k === 0) return null;
+    const x = r.flat.narrow(0, r.offsets[i]!, k);
+    return x.matmul(x.transpose(0, 1)).reshape(k * k);
+  }).filter((x): x is Tensor => x !== null);
+  return { flat: keep(parts.length ? cat(parts, 0) : zeros([1])), offsets };
+}
+
+/**
+ * Fused (and per-grain) scores of texts against molecules with `model`'s weights, grains and OT settings
+ * (eval mode: every pair is a true pair). Holds the per-text and per-molecule precomputation until
+ * `dispose()`; the vectors themselves stay the caller's.
+ */
+export class PoolScorer {
+  private readonly weights: GrainWeights;
+  private readonly cosine: boolean;
+  private readonly scales: { global: Tensor | number; local: Tensor | number; mid: Tensor | number };
+  private readonly atomGrams: { flat: Tensor; offsets: number[] } | null;
+  private readonly motifGrams: { flat: Tensor; offsets: number[] } | null;
+  private readonly unitMotifs: Tensor | null;
+  private readonly owned: Tensor[] = [];
+  private readonly rowBudget: number;
+  private readonly colBudget: number;
+
+  constructor(private readonly model: Orma, private readonly texts: PoolTexts, private readonly molecules: PoolMolecules, private readonly o: PoolScoreOptions = {}) {
+    const c = model.config;
+    this.weights = grainWeights(c.weights, c.combine);
+    this.cosine = c.logitScale === 'learned';
+    this.rowBudget = o.rowBudget ?? 2048;
+    this.colBudget = o.colBudget ?? 2048;
+    const s = noGrad(() => tidy(() => {
+      const x = model.scales();
+      const k = (v: Tensor | number) => (typeof v === 'number' ? v : keep(v.detach().clone()));
+      return { global: k(x.global), local: k(x.local), mid: k(x.mid) };
+    }));
+    this.scales = s;
+    for (const v of [s.global, s.local, s.mid]) if (typeof v !== 'number') this.owned.push(v);
+    this.atomGrams = this.weights.local === 0 ? null : noGrad(() => tidy(() => grams(molecules.atoms)));
+    this.motifGrams = this.weights.mid === 0 ? null : noGrad(() => tidy(() => grams(molecules.motifs)));
+    this.unitMotifs = this.weights.mid === 0 ? null : keep(noGrad(() => tidy(() => normalize(molecules.motifs.flat, -1))));
+    for (const g of [this.atomGrams, this.motifGrams]) if (g) this.owned.push(g.flat);
+    if (this.unitMotifs) this.owned.push(this.unitMotifs);
+  }
+
+  /** Fused scores [texts.length, molecules.length] (float32), in the order given. */
+  fused(texts: readonly number[], molecules: readonly number[]): Tensor {
+    return this.run(texts, molecules, false).fused;
+  }
+
+  /** The same as row-major numbers. */
+  fusedArray(texts: readonly number[], molecules: readonly number[]): Float32Array {
+    return tidy(() => this.fused(texts, molecules).contiguous().toArray() as Float32Array);
+  }
+
+  /** Each grain's logits (scaled as in Orma.scores; null for a grain of weight 0) and their fused sum. */
+  grains(texts: readonly number[], molecules: readonly number[]): PoolGrains {
+    const g = this.run(texts, molecules, true);
+    return { ...g, global: g.global! };
+  }
+
+  private run(texts: readonly number[], molecules: readonly number[], all: boolean): Parts {
+    return noGrad(() => tidy(() => {
+      const textRuns = runs(texts, (i) => this.texts.tokens.lengths[i]!, this.rowBudget);
+      const molRuns = runs(molecules, (j) => Math.max(1, this.molecules.atoms.lengths[j]!), this.colBudget);
+      const rows = textRuns.map((tr) => tidy(() => {
+        const block = this.textBlock(tr);
+        const cols = molRuns.map((mr) => tidy(() => this.block(block, mr, all)));
+        return join(cols, 1);
+      }));
+      return join(rows, 0);
+    }));
+  }
+
+  /** Per-text tensors of a block of texts: their token rows, pooled local vectors, multi-token rows. */
+  private textBlock(items: number[]): TextBlock {
+    const { weights } = this;
+    const b: TextBlock = { items, sentence: this.texts.sentence.indexSelect(0, int64(items)) };
+    if (weights.local !== 0) {
+      const { rows, offsets } = gatherRows(this.texts.tokens, items);
+      // u = LN₀(Σ_t norm(token_t)) over each text's real tokens (scores.ts groupedScores)
+      const owner = new Int32Array(rows.size(0));
+      items.forEach((_, a) => owner.fill(a, offsets[a]!, offsets[a + 1]!));
+      const sums = zeros([items.length, rows.size(1)]).indexAdd(0, tensor(owner, { dtype: 'int32', shape: [owner.length] }).long(), normalize(rows, -1));
+      Object.assign(b, { tokens: rows, tokenOffsets: int64(offsets), u: ln0(sums) });
+    }
+    if (weights.mid !== 0) {
+      const { rows, offsets } = gatherRows(this.texts.multiTokens, items);
+      Object.assign(b, { multi: rows, unitMulti: normalize(rows, -1), multiOffsets: int64(offsets) });
+    }
+    return b;
+  }
+
+  private block(t: TextBlock, molecules: number[], all: boolean): Parts {
+    const { weights, scales, cosine } = this;
+    const c = this.model.config;
+    const scaled = (x: Tensor, k: Tensor | number) => (k === 1 ? x : x.mul(k));
+    const global = scaled(globalScores(t.sentence, this.molecules.molecule.indexSelect(0, int64(molecules)), { cosine }), scales.global);
+    let local: Tensor | null = null, mid: Tensor | null = null;
+    if (weights.local !== 0) {
+      const { rows, offsets } = gatherRows(this.molecules.atoms, molecules);
+      const sim = t.tokens!.matmul(rows.transpose(0, 1));
+      const g = this.atomGrams!;
+      local = scaled(localPoolScores(sim, t.tokenOffsets!, int64(offsets), rows, g.flat, int64(molecules.map((j) => g.offsets[j]!)), t.u!, cosine), scales.local);
+    }
+    if (weights.mid !== 0) {
+      const { rows, offsets } = gatherRows(this.molecules.motifs, molecules);
+      const unit = gatherRows({ ...this.molecules.motifs, flat: this.unitMotifs! }, molecules).rows;
+      const cos = t.unitMulti!.matmul(unit.transpose(0, 1));
+      const g = this.motifGrams!;
+      mid = scaled(midPoolScores(cos, t.multiOffsets!, int64(offsets), t.multi!, rows, g.flat, int64(molecules.map((j) => g.offsets[j]!)),
+        { beta: c.otBeta, iterations: c.otIterations, pick: c.otPick, cosine, lanes: this.o.lanes }), scales.mid);
+    }
+    const fused = combineGrains({ global, ...(local ? { local } : {}), ...(mid ? { mid } : {}) }, weights);
+    return all ? { global, local, mid, fused } : { global: null, local: null, mid: null, fused };
+  }
+
+  dispose(): void {
+    for (const t of this.owned) t.dispose();
+    this.owned.length = 0;
+  }
+}
+
+interface TextBlock {
+  items: number[];
+  sentence: Tensor;
+  tokens?: Tensor;
+  tokenOffsets?: Tensor;
+  u?: Tensor;
+  multi?: Tensor;
+  unitMulti?: Tensor;
+  multiOffsets?: Tensor;
+}
+
+type Parts = { global: Tensor | null; local: Tensor | null; mid: Tensor | null; fused: Tensor };
+
+function join(parts: Parts[], dim: number): Parts {
+  if (parts.length === 1) return parts[0]!;
+  const pick = (k: keyof Parts) => (parts[0]![k] ? cat(parts.map((p) => p[k]!), dim) : null);
+  return { global: pick('global'), local: pick('local'), mid: pick('mid'), fused: pick('fused')! };
+}
