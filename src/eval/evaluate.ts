@@ -1,7 +1,7 @@
 // `evaluate`: a model's retrieval metrics on a pair file, both directions (text → molecule over a pool of
 // molecules, molecule → text over the file's texts), with one of three scores:
 //   global     the sentence–molecule cosine (globalScores), over the whole pool
-//   fused      the three-grain ORMA score over the whole pool (every pair: costly, see docs/evaluation.md)
+//   fused      the three-grain ORMA score over the whole pool (every pair, through the model's pool scorer)
 //   rerank:K   the global top K of each query re-ordered by the fused score (retrieval.ts `rankPairs` rule)
 // and optionally MoMu's PCdes protocol. Protocols, pools and the JSON format: docs/evaluation.md.
 import { noGrad, tensor, tidy, keep, type Tensor } from '../tensor/index.js';
@@ -10,8 +10,9 @@ import { padSequences } from '../text/padding.js';
 import { batchGraphs } from '../data/graph-batch.js';
 import { loadOrmaModel, type OrmaBundle } from '../model/factory.js';
 import { globalScores } from '../model/scores.js';
+import { PoolScorer } from '../model/pool-scores.js';
 import { metricsFromOutcomes, type QueryOutcome, type RetrievalMetrics } from './metrics.js';
-import { disposeEncoded, encodeMolecules, encodeTexts, fusedScores, sortedBatches, tokenizeTexts, type EncodedMolecules, type EncodedTexts } from './retrieval.js';
+import { disposeEncoded, encodeMolecules, encodeTexts, sortedBatches, tokenizeTexts } from './retrieval.js';
 import { EvalError, readEvalData, stageProgress, type EvalData, type PoolSource, type SkippedRow } from './pool.js';
 import { rankBothDirections, rerankTop, type BlockScorer, type Ranking, type RankingTask } from './ranking.js';
 
@@ -76,6 +77,9 @@ export interface EvaluationReport {
   molecule_to_text: DirectionReport;
   skipped: SkippedRow[];
   momu?: MomuReport;
+  /** Pairs the score computed (global, fused: queries × pool; rerank:K: its stage 2's fused pairs), and their rate over that stage's wall-clock time. */
+  scored_pairs: number;
+  pairs_per_second: number;
   seconds: number;
 }
 
@@ -132,42 +136,17 @@ function globalScorer(b: OrmaBundle, sentences: Tensor, molecules: Tensor): Bloc
 }
 
 /**
- * Elements ([texts, tokens, Σ atoms]) one fusedScores call may span. The model's blockwise scores keep a
- * call's intermediate blocks until the call returns, so its memory grows with the call: about 40 bytes
- * per element measured (64 texts × 10 molecules of up to 156 atoms: +210 MB), ~170 MB at this bound.
+ * Fused scores over the whole pool through the model's pool scorer (src/model/pool-scores.ts): the
+ * per-text and per-molecule work is done once, every pair is scored at its real size, and memory stays
+ * bounded by the scorer's block budgets whatever the number of texts a call asks for.
  */
-const FUSED_CALL_ELEMENTS = 1 << 22;
-
-/** Consecutive runs of `order` whose atom counts sum to at most `capacity` (at least one molecule each). */
-function chunksByAtoms(order: readonly number[], atoms: readonly number[], capacity: number): number[][] {
-  const chunks: number[][] = [];
-  let cur: number[] = [], sum = 0;
-  for (const j of order) {
-    if (cur.length && sum + atoms[j]! > capacity) { chunks.push(cur); cur = []; sum = 0; }
-    cur.push(j);
-    sum += atoms[j]!;
-  }
-  if (cur.length) chunks.push(cur);
-  return chunks;
-}
-
-/** Fused scores over the whole pool: molecules sorted by size (little padding), in calls of bounded size. */
-function fusedScorer(b: OrmaBundle, t: EncodedTexts, m: EncodedMolecules): BlockScorer {
-  const atoms = m.atoms.lengths, M = atoms.length;
-  const bySize = atoms.map((_, j) => j).sort((x, y) => atoms[x]! - atoms[y]! || x - y);
-  const capacity = (texts: number[]) => Math.max(1, Math.floor(FUSED_CALL_ELEMENTS / (texts.length * Math.max(1, ...texts.map((i) => t.tokens.lengths[i]!)))));
+function fusedScorer(pool: PoolScorer, molecules: number): BlockScorer {
+  const all = Array.from({ length: molecules }, (_, j) => j);
   return {
-    rows: (texts) => {
-      const out = new Float32Array(texts.length * M);
-      for (const chunk of chunksByAtoms(bySize, atoms, capacity(texts))) {
-        const s = fusedScores(b, t, m, texts, chunk);
-        texts.forEach((_, r) => chunk.forEach((j, c) => { out[r * M + j] = s[r * chunk.length + c]!; }));
-      }
-      return out;
-    },
+    rows: (texts) => pool.fusedArray(texts, all),
     pairs: (texts, cands) => {
       const distinct = [...new Set(cands)];
-      const s = fusedScores(b, t, m, texts, distinct);
+      const s = pool.fusedArray(texts, distinct);
       return texts.map((_, k) => s[k * distinct.length + distinct.indexOf(cands[k]!)]!);
     },
   };
@@ -233,7 +212,11 @@ function skippedRows(d: EvalData, task: RankingTask): SkippedRow[] {
   return [...d.rejected, ...misses].sort((x, y) => x.row - y.row);
 }
 
-interface Scoring { b: OrmaBundle; o: EvaluateOptions; task: RankingTask; ids: number[][]; sentences: Tensor; pool: Pool; size: number; owned: { dispose(): void }[] }
+interface Scoring {
+  b: OrmaBundle; o: EvaluateOptions; task: RankingTask; ids: number[][]; sentences: Tensor; pool: Pool; size: number; owned: { dispose(): void }[];
+  /** The pairs the mode's score computed (global, fused: queries × pool; rerank:K: stage 2's fused pairs) and the seconds it took. */
+  timing?: { pairs: number; seconds: number };
+}
 
 /** Both directions' outcomes under the score mode. */
 function rank(mode: ScoreMode, s: Scoring): Ranking {
@@ -244,13 +227,18 @@ function rank(mode: ScoreMode, s: Scoring): Ranking {
   const opts = { order: byLength, blockSize: size, onTexts: (n: number) => progress.tick(n) };
   if (mode.kind === 'fused') {
     const t = encodeTexts(b, ids, { batchSize: size }), m = encodeMolecules(b, pool.graphs, { batchSize: size });
-    s.owned.push({ dispose: () => { disposeEncoded(t); disposeEncoded(m); } });
-    const r = rankBothDirections(task, fusedScorer(b, t, m), opts);
+    const scorer = new PoolScorer(b.model, t, m);
+    s.owned.push({ dispose: () => { scorer.dispose(); disposeEncoded(t); disposeEncoded(m); } });
+    const t0 = performance.now();
+    const r = rankBothDirections(task, fusedScorer(scorer, pool.members.length), opts);
     progress.finish();
+    s.timing = { pairs: ids.length * pool.members.length, seconds: (performance.now() - t0) / 1000 };
     return r;
   }
+  const t0 = performance.now();
   const first = rankBothDirections(task, globalScorer(b, s.sentences, pool.vectors), { ...opts, keepTop: mode.kind === 'rerank' ? mode.k : 0 });
   progress.finish();
+  s.timing = { pairs: ids.length * pool.members.length, seconds: (performance.now() - t0) / 1000 };
   return mode.kind === 'rerank' ? rerank(s, first, mode.k) : first;
 }
 
@@ -278,13 +266,16 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluationReport> {
     const task = buildTask(d, ids, pool.poolOf);
     const sentences = rowsTensor(encodeRows(b.config.orma.dim, ids.map((x) => x.length), size, (ix) => b.model.encodeText(padSequences(ix.map((i) => ids[i]!), b.tokenizer.special.pad)).sentence), ids.length, b.config.orma.dim);
     owned.push(sentences);
-    const ranking = rank(mode, { b, o, task, ids, sentences, pool, size, owned });
+    const scoring: Scoring = { b, o, task, ids, sentences, pool, size, owned };
+    const ranking = rank(mode, scoring);
+    const timing = scoring.timing ?? { pairs: 0, seconds: 0 };
     const report: EvaluationReport = {
       data: o.data, pairs: d.pairs.length, pool: (o.pool?.length ? o.pool : ['split']).join(' + '), pool_size: pool.members.length,
       score: scoreModeName(mode), ties: 'against gold', merged_duplicates: d.mergedDuplicates, gold_added: d.goldAdded, pool_unusable: pool.unusable,
       text_to_molecule: direction(metricsFromOutcomes(ranking.textToMolecule)),
       molecule_to_text: direction(metricsFromOutcomes(ranking.moleculeToText)),
-      skipped: skippedRows(d, task), seconds: 0,
+      skipped: skippedRows(d, task), scored_pairs: timing.pairs,
+      pairs_per_second: timing.seconds > 0 ? Math.round(timing.pairs / timing.seconds) : 0, seconds: 0,
     };
     if (o.momu) report.momu = momu(b, task, sentences, pool.vectors);
     report.seconds = Math.round((performance.now() - t0) / 100) / 10;
@@ -303,14 +294,18 @@ function rerank(s: Scoring, first: Ranking, K: number): Ranking {
   task.queryCandidate.forEach((c, q) => { if (c >= 0 && first.topTexts![q]) need.add(c); });
   const union = [...need].sort((x, y) => x - y), local = new Map(union.map((c, i) => [c, i]));
   const t = encodeTexts(b, ids, { batchSize: size }), m = encodeMolecules(b, union.map((c) => s.pool.graphs[c]!), { batchSize: size });
-  s.owned.push({ dispose: () => { disposeEncoded(t); disposeEncoded(m); } });
+  const scorer = new PoolScorer(b.model, t, m);
+  s.owned.push({ dispose: () => { scorer.dispose(); disposeEncoded(t); disposeEncoded(m); } });
   const queries = first.textToMolecule.length + first.moleculeToText.length;
   const progress = bar(s.o, 'eval rerank', queries, 'queries', queries >= 200);
+  let pairs = 0;
+  const t0 = performance.now();
   const r = rerankTop(task, first, K, {
-    textToMolecules: (i, cands) => fusedScores(b, t, m, [i], Array.from(cands, (c) => local.get(c)!)),
-    moleculeToTexts: (q, texts) => fusedScores(b, t, m, Array.from(texts), [local.get(task.queryCandidate[q]!)!]),
+    textToMolecules: (i, cands) => { pairs += cands.length; return scorer.fusedArray([i], Array.from(cands, (c) => local.get(c)!)); },
+    moleculeToTexts: (q, texts) => { pairs += texts.length; return scorer.fusedArray(Array.from(texts), [local.get(task.queryCandidate[q]!)!]); },
   }, () => progress.tick());
   progress.finish();
+  s.timing = { pairs, seconds: (performance.now() - t0) / 1000 };
   return r;
 }
 

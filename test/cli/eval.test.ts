@@ -28,7 +28,7 @@ test('orma eval --json prints exactly one report object (default score rerank:50
   assert.equal(r.stdout.trim().split('\n').length, 1);
   const report = JSON.parse(r.stdout) as Record<string, unknown> & { text_to_molecule: Record<string, number>; skipped: { row: number; reason: string }[] };
   assert.deepEqual(Object.keys(report).sort(), ['data', 'pairs', 'pool', 'pool_size', 'score', 'ties', 'merged_duplicates', 'gold_added', 'pool_unusable',
-    'text_to_molecule', 'molecule_to_text', 'skipped', 'seconds'].sort());
+    'text_to_molecule', 'molecule_to_text', 'skipped', 'scored_pairs', 'pairs_per_second', 'seconds'].sort());
   assert.equal(report.score, 'rerank:50');
   assert.equal(report.ties, 'against gold');
   assert.equal(report.pairs, 23);

@@ -50,7 +50,7 @@ test('the report: shape, counts, skipped rows; no tensor is left behind', async 
   const r = await run({ data: PAIRS, score: 'global' });
   assert.equal(liveTensorCount(), live);
   assert.deepEqual(Object.keys(r).sort(), ['data', 'pairs', 'pool', 'pool_size', 'score', 'ties', 'merged_duplicates', 'gold_added', 'pool_unusable',
-    'text_to_molecule', 'molecule_to_text', 'skipped', 'seconds'].sort());
+    'text_to_molecule', 'molecule_to_text', 'skipped', 'scored_pairs', 'pairs_per_second', 'seconds'].sort());
   assert.deepEqual(Object.keys(r.text_to_molecule).sort(), DIRECTION_KEYS);
   assert.deepEqual(Object.keys(r.molecule_to_text).sort(), DIRECTION_KEYS);
   // 24 data rows: one without a description (not a pair), 23 pairs; 'C(C)' under another id is CID 6324's

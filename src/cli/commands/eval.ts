@@ -57,7 +57,7 @@ function table(r: Report, w: { global: number; local: number; mid: number } | nu
     lines.push('', `skipped ${r.skipped.length} row(s):`, ...r.skipped.slice(0, 10).map((s) => `  line ${s.row}: ${s.reason}`));
     if (r.skipped.length > 10) lines.push(`  ... and ${r.skipped.length - 10} more (--json lists all)`);
   }
-  lines.push('', `${r.seconds.toFixed(1)} s`);
+  lines.push('', `${r.seconds.toFixed(1)} s (${r.scored_pairs.toLocaleString('en-US')} pairs scored, ${r.pairs_per_second.toLocaleString('en-US')} pairs/s)`);
   return lines.join('\n');
 }
 
