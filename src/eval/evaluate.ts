@@ -4,7 +4,7 @@
 //   fused      the three-grain ORMA score over the whole pool (every pair, through the model's pool scorer)
 //   rerank:K   the global top K of each query re-ordered by the fused score (retrieval.ts `rankPairs` rule)
 // and optionally MoMu's PCdes protocol. Protocols, pools and the JSON format: docs/evaluation.md.
-import { noGrad, tensor, tidy, keep, type Tensor } from '../tensor/index.js';
+import { emptyCache, noGrad, tensor, tidy, keep, type Tensor } from '../tensor/index.js';
 import type { HierGraph } from '../chem/index.js';
 import { padSequences } from '../text/padding.js';
 import { batchGraphs } from '../data/graph-batch.js';
@@ -94,14 +94,14 @@ function direction(m: RetrievalMetrics): DirectionReport {
  * [n × D] rows of `encode` over size-sorted batches. A batch that throws is retried item by item; with
  * `failed`, items that still throw are recorded there (their rows stay zero) instead of failing the run.
  */
-function encodeRows(dim: number, sizes: number[], batchSize: number, encode: (items: number[]) => Tensor, failed?: Map<number, string>, tick?: (n: number) => void): Float32Array {
+function encodeRows(dim: number, sizes: number[], batchSize: number, encode: (items: number[]) => Tensor, failed?: Map<number, string>, tick?: (n: number) => void, budget?: number): Float32Array {
   const out = new Float32Array(sizes.length * dim);
   const put = (items: number[]) => {
     const x = tidy(() => encode(items).to('float32').contiguous().toArray() as Float32Array);
     items.forEach((i, r) => out.set(x.subarray(r * dim, (r + 1) * dim), i * dim));
   };
   noGrad(() => {
-    for (const batch of sortedBatches(sizes, batchSize)) {
+    for (const batch of sortedBatches(sizes, batchSize, budget)) {
       try { put(batch); } catch (err) {
         if (!failed) throw err;
         for (const i of batch) try { put([i]); } catch (e) { failed.set(i, (e as Error).message); }
@@ -120,6 +120,12 @@ function selectRows(rows: Float32Array, index: number[], dim: number): Float32Ar
   index.forEach((i, r) => out.set(rows.subarray(i * dim, (i + 1) * dim), r * dim));
   return out;
 }
+
+/**
+ * Padded tokens per text-encoding batch. With the default model, a batch of 64 texts of 256 tokens took the
+ * tensors in use to 1.9 GB (ChEBI-20's selection slice), and 16 of them (this bound) to 0.65 GB.
+ */
+const TEXT_TOKENS_PER_BATCH = 4096;
 
 /** Global scores of sentence rows against molecule rows (the model's cosine or dot product, unscaled). */
 function globalScorer(b: OrmaBundle, sentences: Tensor, molecules: Tensor): BlockScorer {
@@ -226,8 +232,9 @@ function rank(mode: ScoreMode, s: Scoring): Ranking {
   const progress = bar(o, 'eval score', ids.length, 'texts', mode.kind === 'fused' ? ids.length * pool.members.length >= 20_000 : ids.length >= 500);
   const opts = { order: byLength, blockSize: size, onTexts: (n: number) => progress.tick(n) };
   if (mode.kind === 'fused') {
-    const t = encodeTexts(b, ids, { batchSize: size }), m = encodeMolecules(b, pool.graphs, { batchSize: size });
+    const t = encodeTexts(b, ids, { batchSize: size, tokenBudget: TEXT_TOKENS_PER_BATCH }), m = encodeMolecules(b, pool.graphs, { batchSize: size });
     const scorer = new PoolScorer(b.model, t, m);
+    emptyCache();  // the encoders' idle blocks: the scoring needs far less
     s.owned.push({ dispose: () => { scorer.dispose(); disposeEncoded(t); disposeEncoded(m); } });
     const t0 = performance.now();
     const r = rankBothDirections(task, fusedScorer(scorer, pool.members.length), opts);
@@ -264,7 +271,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluationReport> {
     owned.push(pool.vectors);
     const ids = tokenizeTexts(b, d.pairs.map((p) => p.text));
     const task = buildTask(d, ids, pool.poolOf);
-    const sentences = rowsTensor(encodeRows(b.config.orma.dim, ids.map((x) => x.length), size, (ix) => b.model.encodeText(padSequences(ix.map((i) => ids[i]!), b.tokenizer.special.pad)).sentence), ids.length, b.config.orma.dim);
+    const sentences = rowsTensor(encodeRows(b.config.orma.dim, ids.map((x) => x.length), size, (ix) => b.model.encodeText(padSequences(ix.map((i) => ids[i]!), b.tokenizer.special.pad)).sentence,
+      undefined, undefined, TEXT_TOKENS_PER_BATCH), ids.length, b.config.orma.dim);
     owned.push(sentences);
     const scoring: Scoring = { b, o, task, ids, sentences, pool, size, owned };
     const ranking = rank(mode, scoring);
@@ -293,8 +301,9 @@ function rerank(s: Scoring, first: Ranking, K: number): Ranking {
   for (const top of first.topMolecules!) if (top) for (const c of top) need.add(c);
   task.queryCandidate.forEach((c, q) => { if (c >= 0 && first.topTexts![q]) need.add(c); });
   const union = [...need].sort((x, y) => x - y), local = new Map(union.map((c, i) => [c, i]));
-  const t = encodeTexts(b, ids, { batchSize: size }), m = encodeMolecules(b, union.map((c) => s.pool.graphs[c]!), { batchSize: size });
+  const t = encodeTexts(b, ids, { batchSize: size, tokenBudget: TEXT_TOKENS_PER_BATCH }), m = encodeMolecules(b, union.map((c) => s.pool.graphs[c]!), { batchSize: size });
   const scorer = new PoolScorer(b.model, t, m);
+  emptyCache();
   s.owned.push({ dispose: () => { scorer.dispose(); disposeEncoded(t); disposeEncoded(m); } });
   const queries = first.textToMolecule.length + first.moleculeToText.length;
   const progress = bar(s.o, 'eval rerank', queries, 'queries', queries >= 200);

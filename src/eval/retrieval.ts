@@ -39,11 +39,23 @@ export interface Ragged {
   lengths: number[];
 }
 
-/** Indices sorted by size, cut into batches of `batchSize`. */
-export function sortedBatches(sizes: number[], batchSize: number): number[][] {
+/**
+ * Indices sorted by size, cut into batches of `batchSize`; with `budget`, a batch also ends before its
+ * items × largest size would exceed it (one item at least), so that batches of long items stay small.
+ */
+export function sortedBatches(sizes: number[], batchSize: number, budget = Infinity): number[][] {
   const order = sizes.map((_, i) => i).sort((a, b) => sizes[a]! - sizes[b]! || a - b);
   const out: number[][] = [];
-  for (let i = 0; i < order.length; i += batchSize) out.push(order.slice(i, i + batchSize));
+  if (budget === Infinity) {
+    for (let i = 0; i < order.length; i += batchSize) out.push(order.slice(i, i + batchSize));
+    return out;
+  }
+  let cur: number[] = [];
+  for (const i of order) {
+    if (cur.length && (cur.length >= batchSize || (cur.length + 1) * sizes[i]! > budget)) { out.push(cur); cur = []; }
+    cur.push(i);
+  }
+  if (cur.length) out.push(cur);
   return out;
 }
 
@@ -68,11 +80,12 @@ class RaggedBuilder {
   }
 }
 
-export function encodeTexts(b: OrmaBundle, ids: readonly (readonly number[])[], o: { batchSize?: number } = {}): EncodedTexts {
+/** `tokenBudget`: batches of long texts hold fewer texts (at most this many padded tokens each; default: no bound). */
+export function encodeTexts(b: OrmaBundle, ids: readonly (readonly number[])[], o: { batchSize?: number; tokenBudget?: number } = {}): EncodedTexts {
   const sentence: Tensor[] = new Array(ids.length);
   const tokens = new RaggedBuilder(ids.length), multiTokens = new RaggedBuilder(ids.length);
   noGrad(() => {
-    for (const batch of sortedBatches(ids.map((s) => s.length), o.batchSize ?? 64)) {
+    for (const batch of sortedBatches(ids.map((s) => s.length), o.batchSize ?? 64, o.tokenBudget)) {
       tidy(() => {
         const v = b.model.encodeText(padSequences(batch.map((i) => ids[i]!), b.tokenizer.special.pad));
         batch.forEach((i, r) => {
