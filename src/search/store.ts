@@ -252,11 +252,13 @@ async function ensureChunks(o: OpenIndexOptions): Promise<{ dir: string; manifes
       const needVectors = !chunkDone(i);
       const sink = writer && i >= writer.chunks ? writer.sink(i) : undefined;
       const r = o.embed(start, end, sink);
+      // the cache's chunk first: a build killed in between then redoes only the chunk files, which a
+      // search's build (mode 'auto') continues, rather than leaving a chunk the cache lacks
+      if (sink) writer!.commit(i);
       if (needVectors) {
         writeFileAtomic(join(dir, chunkName(i) + '.bin'), toStored(r.vectors, end - start, D, dtype));
         writeFileAtomic(join(dir, chunkName(i) + '.json'), JSON.stringify({ rows: end - start, invalid: r.invalid }) + '\n');
       }
-      if (sink) writer!.commit(i);
       progress?.tick(end - start);
       await new Promise((res) => setImmediate(res));   // let signals and I/O through between chunks
     }
