@@ -19,7 +19,7 @@ int lanesFor(int problems);
 void ipotLanes(int W, int64_t n, int64_t m, int64_t iterations, const float* A, const float* a, const float* b, float* plan, double* scratch);
 void localPairs(int64_t begin, int64_t end, int64_t A, int64_t B, const float* S, int64_t C, const int64_t* rows, const int64_t* cols,
                 const float* keys, int64_t D, const float* grams, const int64_t* gramAt, const float* u, bool cosine, float* out);
-void midGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* S, int64_t C,
+void midGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* ST, int64_t R,
               const float* X, const float* motifs, int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
               bool argmin, bool cosine, float* out);
 }  // namespace pool
@@ -152,13 +152,14 @@ Napi::Value localPoolScores(const Napi::CallbackInfo& info) {
   return wrap(info.Env(), std::move(out));
 }
 
-// midPoolScores(cos [R, C], rowOffsets [A+1], colOffsets [B+1], X [R, D], motifs [C, D], grams, gramOffsets [B],
-// beta, iterations, argmin, cosine, lanes) -> [A, B]: cos holds unit multi-token · unit motif products (the OT
-// cost is 1 − cos); X the multi-token vectors, motifs the motif vectors, grams their k × k grams. A pair with no
-// motif (or no token) scores 0. Pairs are grouped by motif count, then by token count, W to a lane group.
+// midPoolScores(cosT [C, R], rowOffsets [A+1], colOffsets [B+1], X [R, D], motifs [C, D], grams, gramOffsets [B],
+// beta, iterations, argmin, cosine, lanes) -> [A, B]: cosT holds unit motif · unit multi-token products, motif
+// rows by token columns (the OT cost is 1 − cos; a motif's tokens are contiguous); X the multi-token vectors,
+// motifs the motif vectors, grams their k × k grams. A pair with no motif (or no token) scores 0. Pairs are
+// grouped by motif count, then by token count, W to a lane group.
 Napi::Value midPoolScores(const Napi::CallbackInfo& info) {
   at::NoGradGuard noGrad;
-  const at::Tensor cosines = floats(info, 0, 2, "cos");
+  const at::Tensor cosines = floats(info, 0, 2, "cosT");
   const std::vector<int64_t> rows = offsets(info, 1, "rowOffsets"), cols = offsets(info, 2, "colOffsets");
   const at::Tensor X = floats(info, 3, 2, "tokens");
   const at::Tensor motifs = floats(info, 4, 2, "motifs");
@@ -168,12 +169,12 @@ Napi::Value midPoolScores(const Napi::CallbackInfo& info) {
   const int64_t iterations = I(info, 8);
   const bool argmin = B(info, 9), cosine = B(info, 10);
   const int64_t lanes = I(info, 11);
-  const int64_t R = cosines.size(0), C = cosines.size(1), A = static_cast<int64_t>(rows.size()) - 1, Bm = static_cast<int64_t>(cols.size()) - 1;
+  const int64_t C = cosines.size(0), R = cosines.size(1), A = static_cast<int64_t>(rows.size()) - 1, Bm = static_cast<int64_t>(cols.size()) - 1;
   const int64_t Dm = X.size(1);
   checkRagged(rows, R, "rowOffsets");
   checkRagged(cols, C, "colOffsets");
-  TORCH_CHECK(X.size(0) == R, "tokens must have one row per cos row");
-  TORCH_CHECK(motifs.size(0) == C && motifs.size(1) == Dm, "motifs must be [cos columns, D]");
+  TORCH_CHECK(X.size(0) == R, "tokens must have one row per cosT column");
+  TORCH_CHECK(motifs.size(0) == C && motifs.size(1) == Dm, "motifs must be [cosT rows, D]");
   TORCH_CHECK(static_cast<int64_t>(gramAt.size()) == Bm, "gramOffsets must have one entry per molecule");
   for (int64_t j = 0; j < Bm; ++j) {
     const int64_t k = cols[j + 1] - cols[j];
@@ -210,7 +211,7 @@ Napi::Value midPoolScores(const Napi::CallbackInfo& info) {
   at::parallel_for(0, static_cast<int64_t>(groups.size()), 1, [&](int64_t begin, int64_t end) {
     for (int64_t gi = begin; gi < end; ++gi) {
       const Group g = groups[gi];
-      pool::midGroup(std::min(widest, pool::lanesFor(g.count)), pairs.data() + g.first, g.count, Bm, rows.data(), cols.data(), S, C, Xp, Mp, Dm,
+      pool::midGroup(std::min(widest, pool::lanesFor(g.count)), pairs.data() + g.first, g.count, Bm, rows.data(), cols.data(), S, R, Xp, Mp, Dm,
                      G, gramAt.data(), fbeta, iterations, argmin, cosine, o);
     }
   });

@@ -492,13 +492,46 @@ __attribute__((always_inline)) inline void localPairsT(int64_t begin, int64_t en
   }
 }
 
-// One mid-grain pair after its plan: plan(i, j) = plan[(i·m + j)·W + lane] for the n real tokens and m real
-// motifs; X [n × D] the text's multi-token vectors (not normalised), motifs [m × D], gram [m × m]. Each token
-// goes to the motif of largest (official: smallest) mass, the first on ties; a motif's phrase is the mean of
-// its tokens; u = LN₀(Σ norm(phrase)), v = the grouped vector of the phrases over the motifs.
-__attribute__((always_inline)) inline float midPairT(const float* plan, int W, int lane, int64_t n, int64_t m, bool argmin, const float* X,
-                                                     const float* motifs, const float* gram, int64_t D, bool cosine, float* scratch,
-                                                     int32_t* assign, unsigned char* on) {
+// Token → motif assignments of the lanes of a plan [n·m·W] (lane-interleaved): per lane and real token, the
+// motif of largest (official: smallest) mass, the first on ties, a NaN counting as the extreme (torch's
+// argmax / argmin). assign[l·n + i] for lanes l < count and tokens i < ns[l].
+__attribute__((always_inline)) inline void assignLanes(const float* plan, int W, int count, const int64_t* ns, int64_t n, int64_t m, bool argmin,
+                                                       int32_t* assign) {
+  if (W == 8) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = plan + i * m * 8;
+      f8 best = load8(row);
+      i8 at = i8{} * 0;
+      for (int64_t j = 1; j < m; ++j) {
+        const f8 x = load8(row + j * 8);
+        const i8 take = ((argmin ? x < best : x > best) | (x != x)) & (best == best);
+        best = take ? x : best;
+        at = take ? (i8{} * 0 + static_cast<int32_t>(j)) : at;
+      }
+      for (int l = 0; l < count; ++l) if (i < ns[l]) assign[l * n + i] = at[l];
+    }
+    return;
+  }
+  for (int l = 0; l < count; ++l) {
+    for (int64_t i = 0; i < ns[l]; ++i) {
+      const float* row = plan + i * m * W + l;
+      int32_t best = 0;
+      float bv = row[0];
+      for (int64_t j = 1; j < m; ++j) {
+        const float x = row[j * W];
+        if (std::isnan(bv)) break;
+        if (std::isnan(x) || (argmin ? x < bv : x > bv)) { bv = x; best = static_cast<int32_t>(j); }
+      }
+      assign[l * n + i] = best;
+    }
+  }
+}
+
+// One mid-grain pair after its plan: assign[i] the motif of each of the n real tokens, m real motifs; X [n × D]
+// the text's multi-token vectors (not normalised), motifs [m × D], gram [m × m]. A motif's phrase is the mean
+// of its tokens; u = LN₀(Σ norm(phrase)), v = the grouped vector of the phrases over the motifs.
+__attribute__((always_inline)) inline float midPairT(const int32_t* assign, int64_t n, int64_t m, const float* X, const float* motifs,
+                                                     const float* gram, int64_t D, bool cosine, float* scratch, unsigned char* on) {
   const int64_t m8 = round8(m);
   float* phrases = scratch;            // [m × D]
   float* sim = phrases + m * D;        // [m × m]
@@ -507,18 +540,6 @@ __attribute__((always_inline)) inline float midPairT(const float* plan, int W, i
   float* v = u + D;                    // [D]
   float* G = v + D;                    // [m × m8]
   float* rest = G + m * m8;            // groupedScratch(m, m)
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = plan + i * m * W + lane;
-    int32_t best = 0;
-    float bv = row[0];
-    for (int64_t j = 1; j < m; ++j) {
-      const float x = row[j * W];
-      // torch's argmax / argmin: the first extreme value, a NaN counting as the extreme
-      if (std::isnan(bv)) break;
-      if (std::isnan(x) || (argmin ? x < bv : x > bv)) { bv = x; best = static_cast<int32_t>(j); }
-    }
-    assign[i] = best;
-  }
   std::fill(phrases, phrases + m * D, 0.f);
   std::fill(counts, counts + m, 0.f);
   for (int64_t i = 0; i < n; ++i) {
@@ -547,8 +568,9 @@ __attribute__((always_inline)) inline float midPairT(const float* plan, int W, i
 }
 
 // A lane group of mid-grain pairs sharing their motif count: IPOT for all of them at once, then each pair.
+// ST [C × R]: unit motif · unit multi-token products, motif rows by token columns.
 __attribute__((always_inline)) inline void midGroupT(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols,
-                                                     const float* S, int64_t C, const float* X, const float* motifs, int64_t D, const float* grams,
+                                                     const float* ST, int64_t R, const float* X, const float* motifs, int64_t D, const float* grams,
                                                      const int64_t* gramAt, float beta, int64_t iterations, bool argmin, bool cosine, float* out) {
   thread_local Buffer<float> Abuf, abuf, bbuf, plbuf, scratch;
   thread_local Buffer<double> dscratch;
@@ -566,21 +588,25 @@ __attribute__((always_inline)) inline void midGroupT(int W, const int64_t* pairs
     const int64_t a = p / B, j = p % B, nl = rows[a + 1] - rows[a];
     // marginals as scores.ts makes them: 1 / (real count) in float32; rows beyond this text get 0
     const float ai = 1.0f / static_cast<float>(nl), bj = 1.0f / static_cast<float>(m);
+    const bool mass = ai * bj != 0;
     for (int64_t c = 0; c < m; ++c) bb[c * W + l] = bj;
-    for (int64_t i = 0; i < n; ++i) {
-      const bool real = i < nl;
-      ab[i * W + l] = real ? ai : 0.f;
-      const float* srow = S + (rows[a] + i) * C + cols[j];
-      for (int64_t c = 0; c < m; ++c) Ab[(i * m + c) * W + l] = real && ai * bj != 0 ? std::exp(-(1.0f - srow[c]) / beta) : 0.f;
+    for (int64_t i = 0; i < n; ++i) ab[i * W + l] = i < nl ? ai : 0.f;
+    // the OT cost 1 − cos, read motif by motif: ST is [motif rows, token rows], so a motif's tokens are contiguous
+    for (int64_t c = 0; c < m; ++c) {
+      const float* col = ST + (cols[j] + c) * R + rows[a];
+      for (int64_t i = 0; i < n; ++i) Ab[(i * m + c) * W + l] = i < nl && mass ? std::exp(-(1.0f - col[i]) / beta) : 0.f;
     }
   }
   ipotLanes(W, n, m, iterations, Ab, ab, bb, plb, dscratch.get((n * m + n + 2 * m) * W));
   const int64_t m8 = round8(m);
+  int64_t ns[8];
+  for (int l = 0; l < count; ++l) ns[l] = rows[pairs[l] / B + 1] - rows[pairs[l] / B];
+  int32_t* as = assign.get(count * n);
+  assignLanes(plb, W, count, ns, n, m, argmin, as);
   float* sc = scratch.get(m * D + m * m + m + 2 * D + m * m8 + groupedScratch(m, m));
   for (int l = 0; l < count; ++l) {
     const int64_t p = pairs[l], a = p / B, j = p % B;
-    out[a * B + j] = midPairT(plb, W, l, rows[a + 1] - rows[a], m, argmin, X + rows[a] * D, motifs + cols[j] * D, grams + gramAt[j], D, cosine, sc,
-                              assign.get(n), on.get(m));
+    out[a * B + j] = midPairT(as + l * n, ns[l], m, X + rows[a] * D, motifs + cols[j] * D, grams + gramAt[j], D, cosine, sc, on.get(m));
   }
 }
 
@@ -594,15 +620,15 @@ static void localPairsBase(int64_t begin, int64_t end, int64_t A, int64_t B, con
   localPairsT(begin, end, A, B, S, C, rows, cols, keys, D, grams, gramAt, u, cosine, out);
 }
 __attribute__((target("avx2,fma"))) static void midGroupAvx2(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows,
-                                                             const int64_t* cols, const float* S, int64_t C, const float* X, const float* motifs,
+                                                             const int64_t* cols, const float* ST, int64_t R, const float* X, const float* motifs,
                                                              int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
                                                              bool argmin, bool cosine, float* out) {
-  midGroupT(W, pairs, count, B, rows, cols, S, C, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine, out);
+  midGroupT(W, pairs, count, B, rows, cols, ST, R, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine, out);
 }
-static void midGroupBase(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* S, int64_t C,
+static void midGroupBase(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* ST, int64_t R,
                          const float* X, const float* motifs, int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
                          bool argmin, bool cosine, float* out) {
-  midGroupT(W, pairs, count, B, rows, cols, S, C, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine, out);
+  midGroupT(W, pairs, count, B, rows, cols, ST, R, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine, out);
 }
 
 static bool hasAvx2Fma() {
@@ -615,10 +641,10 @@ void localPairs(int64_t begin, int64_t end, int64_t A, int64_t B, const float* S
   (hasAvx2Fma() ? localPairsAvx2 : localPairsBase)(begin, end, A, B, S, C, rows, cols, keys, D, grams, gramAt, u, cosine, out);
 }
 
-void midGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* S, int64_t C,
+void midGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* ST, int64_t R,
               const float* X, const float* motifs, int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
               bool argmin, bool cosine, float* out) {
-  (hasAvx2Fma() ? midGroupAvx2 : midGroupBase)(W, pairs, count, B, rows, cols, S, C, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine,
+  (hasAvx2Fma() ? midGroupAvx2 : midGroupBase)(W, pairs, count, B, rows, cols, ST, R, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine,
                                                out);
 }
 

@@ -44,6 +44,8 @@ export interface PoolScoreOptions {
   colBudget?: number;
   /** IPOT lanes: 0 (default) the widest this CPU has; 1, 2, 4 or 8 (tests). */
   lanes?: number;
+  /** Molecule lists of at least this many keep their gathered blocks for the next call with the same list (default 256). */
+  keepBlocksFrom?: number;
 }
 
 export interface PoolGrains {
@@ -116,6 +118,8 @@ export class PoolScorer {
   private readonly owned: Tensor[] = [];
   private readonly rowBudget: number;
   private readonly colBudget: number;
+  private keptList: readonly number[] | null = null;
+  private keptBlocks: MoleculeBlock[] = [];
 
   constructor(private readonly model: Orma, private readonly texts: PoolTexts, private readonly molecules: PoolMolecules, private readonly o: PoolScoreOptions = {}) {
     const c = model.config;
@@ -155,11 +159,11 @@ export class PoolScorer {
 
   private run(texts: readonly number[], molecules: readonly number[], all: boolean): Parts {
     return noGrad(() => tidy(() => {
+      const molBlocks = this.moleculeBlocks(molecules);   // kept ones outlive this scope
       const textRuns = runs(texts, (i) => this.texts.tokens.lengths[i]!, this.rowBudget);
-      const molRuns = runs(molecules, (j) => Math.max(1, this.molecules.atoms.lengths[j]!), this.colBudget);
       const rows = textRuns.map((tr) => tidy(() => {
         const block = this.textBlock(tr);
-        const cols = molRuns.map((mr) => tidy(() => this.block(block, mr, all)));
+        const cols = molBlocks.map((mb) => tidy(() => this.block(block, mb, all)));
         return join(cols, 1);
       }));
       return join(rows, 0);
@@ -185,24 +189,59 @@ export class PoolScorer {
     return b;
   }
 
-  private block(t: TextBlock, molecules: number[], all: boolean): Parts {
+  /**
+   * The molecule side of every block of `molecules` (their rows gathered, offsets, gram starts). The blocks of
+   * the last large list asked for are kept, so that scoring text blocks one after the other against a whole
+   * pool (evaluate's rows) gathers each molecule's rows once, not once per text block.
+   */
+  private moleculeBlocks(molecules: readonly number[]): MoleculeBlock[] {
+    if (this.keptList === molecules) return this.keptBlocks;
+    const molRuns = runs(molecules, (j) => Math.max(1, this.molecules.atoms.lengths[j]!), this.colBudget);
+    const keepThem = molecules.length >= (this.o.keepBlocksFrom ?? KEEP_MOLECULE_BLOCKS);
+    const blocks = molRuns.map((mr) => {
+      const b = tidy(() => this.moleculeBlock(mr));
+      if (keepThem) for (const t of blockTensors(b)) keep(t);
+      return b;
+    });
+    if (keepThem) {
+      for (const b of this.keptBlocks) disposeBlock(b);
+      this.keptList = molecules;
+      this.keptBlocks = blocks;
+    }
+    return blocks;
+  }
+
+  private moleculeBlock(items: number[]): MoleculeBlock {
+    const b: MoleculeBlock = { items, molecule: this.molecules.molecule.indexSelect(0, int64(items)) };
+    if (this.weights.local !== 0) {
+      const { rows, offsets } = gatherRows(this.molecules.atoms, items);
+      const g = this.atomGrams!;
+      Object.assign(b, { atoms: rows, atomOffsets: int64(offsets), atomGrams: int64(items.map((j) => g.offsets[j]!)) });
+    }
+    if (this.weights.mid !== 0) {
+      const { rows, offsets } = gatherRows(this.molecules.motifs, items);
+      const g = this.motifGrams!;
+      Object.assign(b, {
+        motifs: rows, unitMotifs: gatherRows({ ...this.molecules.motifs, flat: this.unitMotifs! }, items).rows,
+        motifOffsets: int64(offsets), motifGrams: int64(items.map((j) => g.offsets[j]!)),
+      });
+    }
+    return b;
+  }
+
+  private block(t: TextBlock, m: MoleculeBlock, all: boolean): Parts {
     const { weights, scales, cosine } = this;
     const c = this.model.config;
     const scaled = (x: Tensor, k: Tensor | number) => (k === 1 ? x : x.mul(k));
-    const global = scaled(globalScores(t.sentence, this.molecules.molecule.indexSelect(0, int64(molecules)), { cosine }), scales.global);
+    const global = scaled(globalScores(t.sentence, m.molecule, { cosine }), scales.global);
     let local: Tensor | null = null, mid: Tensor | null = null;
     if (weights.local !== 0) {
-      const { rows, offsets } = gatherRows(this.molecules.atoms, molecules);
-      const sim = t.tokens!.matmul(rows.transpose(0, 1));
-      const g = this.atomGrams!;
-      local = scaled(localPoolScores(sim, t.tokenOffsets!, int64(offsets), rows, g.flat, int64(molecules.map((j) => g.offsets[j]!)), t.u!, cosine), scales.local);
+      const sim = t.tokens!.matmul(m.atoms!.transpose(0, 1));
+      local = scaled(localPoolScores(sim, t.tokenOffsets!, m.atomOffsets!, m.atoms!, this.atomGrams!.flat, m.atomGrams!, t.u!, cosine), scales.local);
     }
     if (weights.mid !== 0) {
-      const { rows, offsets } = gatherRows(this.molecules.motifs, molecules);
-      const unit = gatherRows({ ...this.molecules.motifs, flat: this.unitMotifs! }, molecules).rows;
-      const cos = t.unitMulti!.matmul(unit.transpose(0, 1));
-      const g = this.motifGrams!;
-      mid = scaled(midPoolScores(cos, t.multiOffsets!, int64(offsets), t.multi!, rows, g.flat, int64(molecules.map((j) => g.offsets[j]!)),
+      const cosT = m.unitMotifs!.matmul(t.unitMulti!.transpose(0, 1));   // [motif rows, token rows]: each motif's tokens contiguous
+      mid = scaled(midPoolScores(cosT, t.multiOffsets!, m.motifOffsets!, t.multi!, m.motifs!, this.motifGrams!.flat, m.motifGrams!,
         { beta: c.otBeta, iterations: c.otIterations, pick: c.otPick, cosine, lanes: this.o.lanes }), scales.mid);
     }
     const fused = combineGrains({ global, ...(local ? { local } : {}), ...(mid ? { mid } : {}) }, weights);
@@ -212,7 +251,33 @@ export class PoolScorer {
   dispose(): void {
     for (const t of this.owned) t.dispose();
     this.owned.length = 0;
+    for (const b of this.keptBlocks) disposeBlock(b);
+    this.keptBlocks = [];
+    this.keptList = null;
   }
+}
+
+/** Lists of at least this many molecules keep their blocks between calls (PoolScorer.moleculeBlocks). */
+const KEEP_MOLECULE_BLOCKS = 256;
+
+interface MoleculeBlock {
+  items: number[];
+  molecule: Tensor;
+  atoms?: Tensor;
+  atomOffsets?: Tensor;
+  atomGrams?: Tensor;
+  motifs?: Tensor;
+  unitMotifs?: Tensor;
+  motifOffsets?: Tensor;
+  motifGrams?: Tensor;
+}
+
+function blockTensors(b: MoleculeBlock): Tensor[] {
+  return [b.molecule, b.atoms, b.atomOffsets, b.atomGrams, b.motifs, b.unitMotifs, b.motifOffsets, b.motifGrams].filter((t): t is Tensor => t !== undefined);
+}
+
+function disposeBlock(b: MoleculeBlock): void {
+  for (const t of blockTensors(b)) t.dispose();
 }
 
 interface TextBlock {

@@ -44,11 +44,12 @@ export interface MidPoolOptions {
 }
 
 /**
- * Mid-grain scores [A, B] (scores.ts midScores, pair by pair, unpadded) from cos [R, C], the products of unit
- * multi-token vectors with unit motif vectors (the OT cost is 1 − cos); tokens [R, D] the multi-token
- * vectors, motifs [C, D] the motif vectors, grams their k × k grams. A molecule without motifs scores 0.
+ * Mid-grain scores [A, B] (scores.ts midScores, pair by pair, unpadded) from cosT [C, R], the products of unit
+ * motif vectors with unit multi-token vectors, motif rows by token columns (the OT cost is 1 − cos); tokens
+ * [R, D] the multi-token vectors, motifs [C, D] the motif vectors, grams their k × k grams. A molecule
+ * without motifs scores 0.
  */
-export function midPoolScores(cos: Tensor, rowOffsets: Tensor, colOffsets: Tensor, tokens: Tensor, motifs: Tensor, grams: Tensor, gramOffsets: Tensor, o: MidPoolOptions): Tensor {
-  return wrap(native.midPoolScores(cos.handle, rowOffsets.handle, colOffsets.handle, tokens.handle, motifs.handle, grams.handle, gramOffsets.handle,
+export function midPoolScores(cosT: Tensor, rowOffsets: Tensor, colOffsets: Tensor, tokens: Tensor, motifs: Tensor, grams: Tensor, gramOffsets: Tensor, o: MidPoolOptions): Tensor {
+  return wrap(native.midPoolScores(cosT.handle, rowOffsets.handle, colOffsets.handle, tokens.handle, motifs.handle, grams.handle, gramOffsets.handle,
     o.beta, o.iterations, o.pick === 'argmin', o.cosine, o.lanes ?? 0));
 }

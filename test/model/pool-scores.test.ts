@@ -119,6 +119,15 @@ for (const [name, switches] of CASES) {
         const ts = [6, 1, 3], ms = [9, 0, 5, 1];
         const sub = pool.fused(ts, ms).toNumbers(), full = g.fused.toNumbers();
         ts.forEach((i, r) => ms.forEach((j, c) => assert.ok(Math.abs(sub[r * ms.length + c]! - full[i * ATOMS.length + j]!) < 1e-5, `pair (${i}, ${j})`)));
+        // text blocks one after the other against the same molecule list reuse its kept blocks (evaluate's rows)
+        const keeping = new PoolScorer(model, texts, molecules, { keepBlocksFrom: 1, colBudget: 64 });
+        try {
+          const rows = [[0, 1, 2], [3, 4], [5, 6, 7]].map((block) => tidy(() => keeping.fused(block, all.m)));
+          assert.ok(maxDiff(cat(rows, 0), g.fused) < 1e-5, 'kept molecule blocks');
+          assert.ok(maxDiff(keeping.fused(all.t, ms), pool.fused(all.t, ms)) < 1e-5, 'another list after the kept one');
+        } finally {
+          keeping.dispose();
+        }
       } finally {
         pool.dispose();
       }
