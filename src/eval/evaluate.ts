@@ -12,7 +12,7 @@ import { loadOrmaModel, type OrmaBundle } from '../model/factory.js';
 import { globalScores } from '../model/scores.js';
 import { PoolScorer } from '../model/pool-scores.js';
 import { metricsFromOutcomes, type QueryOutcome, type RetrievalMetrics } from './metrics.js';
-import { disposeEncoded, encodeMolecules, encodeTexts, sortedBatches, tokenizeTexts } from './retrieval.js';
+import { disposeEncoded, encodeMolecules, encodeTexts, sortedBatches, tokenizeTexts, type EncodedTexts } from './retrieval.js';
 import { EvalError, readEvalData, stageProgress, type EvalData, type PoolSource, type SkippedRow } from './pool.js';
 import { rankBothDirections, rerankTop, type BlockScorer, type Ranking, type RankingTask } from './ranking.js';
 
@@ -220,6 +220,8 @@ function skippedRows(d: EvalData, task: RankingTask): SkippedRow[] {
 
 interface Scoring {
   b: OrmaBundle; o: EvaluateOptions; task: RankingTask; ids: number[][]; sentences: Tensor; pool: Pool; size: number; owned: { dispose(): void }[];
+  /** Every text's token and multi-token vectors (fused and rerank:K; `sentences` is their sentence tensor). */
+  texts: EncodedTexts | null;
   /** The pairs the mode's score computed (global, fused: queries × pool; rerank:K: stage 2's fused pairs) and the seconds it took. */
   timing?: { pairs: number; seconds: number };
 }
@@ -232,10 +234,10 @@ function rank(mode: ScoreMode, s: Scoring): Ranking {
   const progress = bar(o, 'eval score', ids.length, 'texts', mode.kind === 'fused' ? ids.length * pool.members.length >= 20_000 : ids.length >= 500);
   const opts = { order: byLength, blockSize: size, onTexts: (n: number) => progress.tick(n) };
   if (mode.kind === 'fused') {
-    const t = encodeTexts(b, ids, { batchSize: size, tokenBudget: TEXT_TOKENS_PER_BATCH }), m = encodeMolecules(b, pool.graphs, { batchSize: size });
-    const scorer = new PoolScorer(b.model, t, m);
+    const m = encodeMolecules(b, pool.graphs, { batchSize: size });
+    const scorer = new PoolScorer(b.model, s.texts!, m);
     emptyCache();  // the encoders' idle blocks: the scoring needs far less
-    s.owned.push({ dispose: () => { scorer.dispose(); disposeEncoded(t); disposeEncoded(m); } });
+    s.owned.push({ dispose: () => { scorer.dispose(); disposeEncoded(m); } });
     const t0 = performance.now();
     const r = rankBothDirections(task, fusedScorer(scorer, pool.members.length), opts);
     progress.finish();
@@ -271,10 +273,14 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluationReport> {
     owned.push(pool.vectors);
     const ids = tokenizeTexts(b, d.pairs.map((p) => p.text));
     const task = buildTask(d, ids, pool.poolOf);
-    const sentences = rowsTensor(encodeRows(b.config.orma.dim, ids.map((x) => x.length), size, (ix) => b.model.encodeText(padSequences(ix.map((i) => ids[i]!), b.tokenizer.special.pad)).sentence,
-      undefined, undefined, TEXT_TOKENS_PER_BATCH), ids.length, b.config.orma.dim);
-    owned.push(sentences);
-    const scoring: Scoring = { b, o, task, ids, sentences, pool, size, owned };
+    // the fused and reranked scores need every text's token vectors: one encoding gives them and the sentences
+    // (the same batches as encodeRows, so the same sentence vectors)
+    const texts = mode.kind === 'global' ? null : encodeTexts(b, ids, { batchSize: size, tokenBudget: TEXT_TOKENS_PER_BATCH });
+    if (texts) owned.push({ dispose: () => disposeEncoded(texts) });
+    const sentences = texts ? texts.sentence : rowsTensor(encodeRows(b.config.orma.dim, ids.map((x) => x.length), size,
+      (ix) => b.model.encodeText(padSequences(ix.map((i) => ids[i]!), b.tokenizer.special.pad)).sentence, undefined, undefined, TEXT_TOKENS_PER_BATCH), ids.length, b.config.orma.dim);
+    if (!texts) owned.push(sentences);
+    const scoring: Scoring = { b, o, task, ids, sentences, pool, size, owned, texts };
     const ranking = rank(mode, scoring);
     const timing = scoring.timing ?? { pairs: 0, seconds: 0 };
     const report: EvaluationReport = {
@@ -296,15 +302,15 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluationReport> {
 
 /** Stage 2 of rerank:K: fine vectors for the candidates only, then each query's top K by the fused score. */
 function rerank(s: Scoring, first: Ranking, K: number): Ranking {
-  const { b, task, ids, size } = s;
+  const { b, task, size } = s;
   const need = new Set<number>();
   for (const top of first.topMolecules!) if (top) for (const c of top) need.add(c);
   task.queryCandidate.forEach((c, q) => { if (c >= 0 && first.topTexts![q]) need.add(c); });
   const union = [...need].sort((x, y) => x - y), local = new Map(union.map((c, i) => [c, i]));
-  const t = encodeTexts(b, ids, { batchSize: size, tokenBudget: TEXT_TOKENS_PER_BATCH }), m = encodeMolecules(b, union.map((c) => s.pool.graphs[c]!), { batchSize: size });
-  const scorer = new PoolScorer(b.model, t, m);
+  const m = encodeMolecules(b, union.map((c) => s.pool.graphs[c]!), { batchSize: size });
+  const scorer = new PoolScorer(b.model, s.texts!, m);
   emptyCache();
-  s.owned.push({ dispose: () => { scorer.dispose(); disposeEncoded(t); disposeEncoded(m); } });
+  s.owned.push({ dispose: () => { scorer.dispose(); disposeEncoded(m); } });
   const queries = first.textToMolecule.length + first.moleculeToText.length;
   const progress = bar(s.o, 'eval rerank', queries, 'queries', queries >= 200);
   let pairs = 0;
