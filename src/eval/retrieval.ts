@@ -2,7 +2,7 @@
 // length-sorted batches, so padding stays small), rank by the global (sentence–molecule) score, and
 // optionally rerank each query's global top K by the fused three-grain score (two-stage retrieval:
 // the fine grains cost per pair, so they see K candidates per query, not the whole pool).
-import { cat, keep, noGrad, stack, tensor, tidy, zeros, type Tensor } from '../tensor/index.js';
+import { keep, noGrad, stack, tensor, tidy, zeros, type Tensor } from '../tensor/index.js';
 import type { HierGraph } from '../chem/index.js';
 import { padSequences } from '../text/padding.js';
 import { batchGraphs } from '../data/graph-batch.js';
@@ -64,26 +64,35 @@ export function tokenizeTexts(b: OrmaBundle, texts: readonly string[]): number[]
   return texts.map((t) => b.tokenizer.encode(t, { maxLength: b.config.tokenizer.maxLength }).ids);
 }
 
-/** Collects per-item row blocks (created in any order) into a Ragged in item order. */
+/**
+ * Collects per-item row blocks (set in any order) into a Ragged in item order: the lengths are known
+ * upfront, so each block is copied straight into the one flat tensor (no per-item copies to gather at the
+ * end, whose concatenation needed twice the memory).
+ */
 class RaggedBuilder {
-  private readonly parts: (Tensor | undefined)[];
-  constructor(private readonly count: number) { this.parts = new Array(count); }
-  set(i: number, rows: Tensor): void { this.parts[i] = keep(rows.clone()); }
-  build(dim: number): Ragged {
-    const lengths = this.parts.map((t) => t!.size(0));
-    const offsets: number[] = [];
+  private flat: Tensor | null = null;
+  private readonly offsets: number[] = [];
+  private readonly total: number;
+  constructor(private readonly lengths: readonly number[], private readonly dim: number) {
     let at = 0;
-    for (const n of lengths) { offsets.push(at); at += n; }
-    const flat = keep(tidy(() => cat([...this.parts.filter((t) => t!.size(0) > 0) as Tensor[], zeros([1, dim])], 0)));
-    for (const t of this.parts) t!.dispose();
-    return { flat, offsets, lengths };
+    for (const n of lengths) { this.offsets.push(at); at += n; }
+    this.total = at;
+  }
+  set(i: number, rows: Tensor): void {
+    if (rows.size(0) !== this.lengths[i]) throw new Error(`RaggedBuilder: item ${i} has ${rows.size(0)} rows, expected ${this.lengths[i]}`);
+    this.flat ??= keep(zeros([this.total + 1, this.dim], { dtype: rows.dtype }));
+    if (rows.size(0) > 0) this.flat.narrow(0, this.offsets[i]!, rows.size(0)).copy_(rows);
+  }
+  build(): Ragged {
+    return { flat: this.flat ?? keep(zeros([this.total + 1, this.dim])), offsets: this.offsets, lengths: [...this.lengths] };
   }
 }
 
 /** `tokenBudget`: batches of long texts hold fewer texts (at most this many padded tokens each; default: no bound). */
 export function encodeTexts(b: OrmaBundle, ids: readonly (readonly number[])[], o: { batchSize?: number; tokenBudget?: number } = {}): EncodedTexts {
   const sentence: Tensor[] = new Array(ids.length);
-  const tokens = new RaggedBuilder(ids.length), multiTokens = new RaggedBuilder(ids.length);
+  const dim = b.config.orma.dim, lengths = ids.map((x) => x.length);
+  const tokens = new RaggedBuilder(lengths, dim), multiTokens = new RaggedBuilder(lengths, dim);
   noGrad(() => {
     for (const batch of sortedBatches(ids.map((s) => s.length), o.batchSize ?? 64, o.tokenBudget)) {
       tidy(() => {
@@ -97,14 +106,14 @@ export function encodeTexts(b: OrmaBundle, ids: readonly (readonly number[])[], 
       });
     }
   });
-  const dim = b.config.orma.dim;
-  return { sentence: keepStacked(sentence), tokens: tokens.build(dim), multiTokens: multiTokens.build(dim) };
+  return { sentence: keepStacked(sentence), tokens: tokens.build(), multiTokens: multiTokens.build() };
 }
 
 export function encodeMolecules(b: OrmaBundle, graphs: readonly HierGraph[], o: { batchSize?: number } = {}): EncodedMolecules {
   const molecule: Tensor[] = new Array(graphs.length);
-  const atoms = new RaggedBuilder(graphs.length), motifs = new RaggedBuilder(graphs.length);
-  const oneMotif = b.config.orma.zeroMotifs === 'molecule';
+  const oneMotif = b.config.orma.zeroMotifs === 'molecule', dim = b.config.orma.dim;
+  const atoms = new RaggedBuilder(graphs.map((g) => g.numAtoms), dim);
+  const motifs = new RaggedBuilder(graphs.map((g) => (oneMotif ? Math.max(1, g.numMotifs) : g.numMotifs)), dim);
   noGrad(() => {
     for (const batch of sortedBatches(graphs.map((g) => g.numAtoms), o.batchSize ?? 64)) {
       tidy(() => {
@@ -118,8 +127,7 @@ export function encodeMolecules(b: OrmaBundle, graphs: readonly HierGraph[], o: 
       });
     }
   });
-  const dim = b.config.orma.dim;
-  return { molecule: keepStacked(molecule), atoms: atoms.build(dim), motifs: motifs.build(dim) };
+  return { molecule: keepStacked(molecule), atoms: atoms.build(), motifs: motifs.build() };
 }
 
 function keepStacked(rows: Tensor[]): Tensor {
