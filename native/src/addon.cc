@@ -7,6 +7,7 @@ namespace orma {
 
 void registerOt(Napi::Env env, Napi::Object exports);  // ot.cc
 void registerPool(Napi::Env env, Napi::Object exports);  // pool.cc
+void registerAllocator(Napi::Env env, Napi::Object exports);  // allocator.cc
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installCachingAllocator();
@@ -22,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerOptim(env, exports);
   registerOt(env, exports);
   registerPool(env, exports);
+  registerAllocator(env, exports);
   return exports;
 }
 

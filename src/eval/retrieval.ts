@@ -109,13 +109,14 @@ export function encodeTexts(b: OrmaBundle, ids: readonly (readonly number[])[], 
   return { sentence: keepStacked(sentence), tokens: tokens.build(), multiTokens: multiTokens.build() };
 }
 
-export function encodeMolecules(b: OrmaBundle, graphs: readonly HierGraph[], o: { batchSize?: number } = {}): EncodedMolecules {
+/** `atomBudget`: batches of large molecules hold fewer molecules (at most this many padded atoms each; default: no bound). */
+export function encodeMolecules(b: OrmaBundle, graphs: readonly HierGraph[], o: { batchSize?: number; atomBudget?: number } = {}): EncodedMolecules {
   const molecule: Tensor[] = new Array(graphs.length);
   const oneMotif = b.config.orma.zeroMotifs === 'molecule', dim = b.config.orma.dim;
   const atoms = new RaggedBuilder(graphs.map((g) => g.numAtoms), dim);
   const motifs = new RaggedBuilder(graphs.map((g) => (oneMotif ? Math.max(1, g.numMotifs) : g.numMotifs)), dim);
   noGrad(() => {
-    for (const batch of sortedBatches(graphs.map((g) => g.numAtoms), o.batchSize ?? 64)) {
+    for (const batch of sortedBatches(graphs.map((g) => g.numAtoms), o.batchSize ?? 64, o.atomBudget)) {
       tidy(() => {
         const v = b.model.encodeMolecules(batchGraphs(batch.map((i) => graphs[i]!)));
         batch.forEach((i, r) => {

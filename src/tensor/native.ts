@@ -23,6 +23,8 @@ export interface NativeEngine {
   allocatorStats(): { allocatedBytes: number; cachedBytes: number; peakBytes: number; cacheHits: number; cacheMisses: number };
   emptyCache(): void;
   setCacheLimit(bytes: number): void;
+  /** allocator.cc: glibc's mmap threshold fixed at 64 KiB (true when glibc took it). */
+  releaseFreedBlocks(): boolean;
   // creation and metadata
   fromArray(data: ArrayBufferView, shape: number[], dtype: number, device?: string): H;
   toArray(h: H): ArrayBuffer;

@@ -33,6 +33,21 @@ export function memoryStats(): MemoryStats {
 export function emptyCache(): void {
   native.emptyCache();
 }
+/**
+ * Caps the caching allocator's idle blocks at `bytes` (its own bound is twice the peak in use, at most 8 GiB;
+ * the environment's ORMA_ALLOCATOR_CACHE_BYTES sets this cap at start-up), trimming at once if above it.
+ */
+export function setAllocatorCacheLimit(bytes: number): void {
+  native.setCacheLimit(bytes);
+}
+/**
+ * From now on, large blocks freed past the allocator's cache go back to the system at once (glibc's mmap
+ * threshold fixed at 64 KiB; its dynamic one keeps freed blocks of up to 32 MB in its heaps, so the RSS stays
+ * at its high-water mark). For long single-purpose processes such as `orma eval`; returns false if glibc refused.
+ */
+export function releaseFreedBlocks(): boolean {
+  return native.releaseFreedBlocks();
+}
 
 export interface BlasInfo {
   /** The BLAS library file libtorch resolved at run time. */

@@ -31,6 +31,9 @@ A pair whose molecule cannot be featurized or encoded is a miss (rank = pool siz
 
 type Report = import('../../eval/index.js').EvaluationReport;
 
+/** Idle allocator blocks `orma eval` keeps (unless ORMA_ALLOCATOR_CACHE_BYTES says otherwise). */
+const EVAL_CACHE_BYTES = 1 << 30;
+
 const pct = (x: number) => x.toFixed(2);
 
 function table(r: Report, w: { global: number; local: number; mid: number } | null): string {
@@ -84,6 +87,11 @@ export async function run(argv: string[]): Promise<number> {
     if (model.config.orma.combine !== 'weighted') throw new CliError(`--weights: the model combines grains by '${model.config.orma.combine}', not by weights`);
     model.model.config.weights = weights;
   }
+  // memory: the encoders' and scorers' working sets are far below the allocator's own bound (twice the peak in
+  // use), so idle blocks are kept at 1 GiB, and blocks freed past it go back to the system (docs/evaluation.md)
+  const tensors = await import('../../tensor/index.js');
+  if (process.env.ORMA_ALLOCATOR_CACHE_BYTES === undefined) tensors.setAllocatorCacheLimit(EVAL_CACHE_BYTES);
+  if (process.env.MALLOC_MMAP_THRESHOLD_ === undefined) tensors.releaseFreedBlocks();
   let report: Report;
   try {
     report = await evaluate({
