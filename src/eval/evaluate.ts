@@ -49,7 +49,12 @@ export interface EvaluateOptions {
   progress?: NodeJS.WriteStream | null;
   /** Notes on left-out pool molecules. */
   log?: (line: string) => void;
+  /** Add every query's rank to the report (`ranks`: Hits@k curves, per-item analysis, paired tests). */
+  ranks?: boolean;
 }
+
+/** A query's best gold rank; `line` is the data file's line of the query's text (text → molecule) or of the molecule's first pair. */
+export interface QueryRank { line: number; rank: number }
 
 export interface DirectionReport {
   queries: number;
@@ -77,6 +82,8 @@ export interface EvaluationReport {
   molecule_to_text: DirectionReport;
   skipped: SkippedRow[];
   momu?: MomuReport;
+  /** With `ranks`: every query's best gold rank, in the data file's order (misses rank pool size / texts). */
+  ranks?: { text_to_molecule: QueryRank[]; molecule_to_text: QueryRank[] };
   /** Pairs the score computed (global, fused: queries × pool; rerank:K: its stage 2's fused pairs), and their rate over that stage's wall-clock time. */
   scored_pairs: number;
   pairs_per_second: number;
@@ -295,12 +302,22 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluationReport> {
       pairs_per_second: timing.seconds > 0 ? Math.round(timing.pairs / timing.seconds) : 0, seconds: 0,
     };
     if (o.momu) report.momu = momu(b, task, sentences, pool.vectors);
+    if (o.ranks) report.ranks = queryRanks(d, task, ranking);
     report.seconds = Math.round((performance.now() - t0) / 100) / 10;
     return report;
   } finally {
     b.model.train(wasTraining);
     for (const x of owned.reverse()) x.dispose();
   }
+}
+
+function queryRanks(d: EvalData, task: RankingTask, r: Ranking): NonNullable<EvaluationReport['ranks']> {
+  const firstPair = new Int32Array(r.moleculeToText.length).fill(-1);
+  task.query.forEach((q, i) => { if (firstPair[q]! < 0) firstPair[q] = i; });
+  return {
+    text_to_molecule: r.textToMolecule.map((x, i) => ({ line: d.pairs[i]!.line, rank: x.rank })),
+    molecule_to_text: r.moleculeToText.map((x, q) => ({ line: d.pairs[firstPair[q]!]!.line, rank: x.rank })),
+  };
 }
 
 /** Stage 2 of rerank:K: fine vectors for the candidates only, then each query's top K by the fused score. */

@@ -1,7 +1,6 @@
-// Training curves as SVG, drawn by Vega-Lite (rendered headless by Vega; no browser, no canvas):
-// the training loss (total and per grain) and the validation MRR of every validation set, over time.
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+// Training curves as SVG, drawn by Vega-Lite (util/vega.ts): the training loss (total and per grain) and
+// the validation MRR of every validation set, over time.
+import { vegaLiteSvg } from '../util/vega.js';
 
 export interface CurvePoints {
   train: { minutes: number; step: number; series: string; loss: number }[];
@@ -18,15 +17,8 @@ export async function trainingCurvesSvg(points: CurvePoints, title: string): Pro
       color: { field: 'series', type: 'nominal', title: null },
     },
   });
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+  return vegaLiteSvg({
     title, hconcat: [panel(points.train, 'loss', 'training loss (InfoNCE, EMA)'), panel(points.validation, 'mrr', 'validation MRR (mean of both directions)')],
     resolve: { scale: { color: 'independent' } },
-  };
-  const view = new vega.View(vega.parse(vl.compile(spec as vl.TopLevelSpec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  });
 }

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
@@ -36,6 +36,32 @@ test('orma eval --json prints exactly one report object (default score rerank:50
   assert.deepEqual(report.skipped.map((s) => s.row), [24, 25]);
   assert.ok(report.text_to_molecule['mrr']! > 0 && report.text_to_molecule['mrr']! <= 1);
   assert.equal(r.stderr, '');   // a small evaluation draws no progress
+});
+
+test('orma eval --ranks writes every query\'s rank (the report\'s metrics follow from it); hits-curves.mjs plots them', () => {
+  const ranksFile = join(cache, 'ranks.tsv'), svg = join(cache, 'hits.svg');
+  const r = orma(['eval', '--model', MODEL, '--data', PAIRS, '--score', 'fused', '--json', '--cache', cache, '--ranks', ranksFile]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as Record<string, unknown> & Record<'text_to_molecule' | 'molecule_to_text', Record<string, number>>;
+  assert.equal(report['ranks'], undefined);   // in the file, not in the JSON
+  const lines = readFileSync(ranksFile, 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'direction\tline\trank');
+  for (const d of ['text_to_molecule', 'molecule_to_text'] as const) {
+    const rows = lines.slice(1).map((l) => l.split('\t')).filter((f) => f[0] === d).map((f) => ({ line: Number(f[1]), rank: Number(f[2]) }));
+    assert.equal(rows.length, report[d]['queries']);
+    const mrr = rows.reduce((a, x) => a + 1 / x.rank, 0) / rows.length;
+    assert.ok(Math.abs(mrr - report[d]['mrr']!) < 1e-9, `${d}: MRR ${mrr} from the file, ${report[d]['mrr']} in the report`);
+    assert.ok(Math.abs((100 * rows.filter((x) => x.rank <= 1).length) / rows.length - report[d]['hits@1']!) < 1e-9);
+    assert.ok(rows.every((x) => x.line >= 2), 'data-file lines (after the header)');
+  }
+  // the skipped row 24 (unparsable SMILES) is a text -> molecule miss: rank = pool size
+  assert.ok(lines.includes(`text_to_molecule\t24\t${report['pool_size']}`), lines.join('\n'));
+  const plot = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'scripts', 'hits-curves.mjs'), svg, `tiny=${ranksFile}`, '--title', 'fixture'], { encoding: 'utf8' });
+  assert.equal(plot.status, 0, plot.stderr);
+  const text = readFileSync(svg, 'utf8');
+  assert.match(text, /^<svg/);
+  assert.match(text, /Hits@k/);
+  assert.match(text, /molecule → text/);
 });
 
 test('orma eval prints a table: pool, tie rule, MoMu, skipped rows', () => {
