@@ -4,7 +4,11 @@
 // the peak RSS of one step on the worst batch of the data (the 574-atom molecule with a 256-token text).
 // With --torch, the same step in PyTorch 1.13 (bench/reference/orma_step.py; python3-torch, and libjemalloc2 for jemalloc with page
 // return off, the fairest set-up) on the same weights and batches: loss and gradients compared, times.
-//   node dist/bench/orma.js [--json] [--steps N] [--batch N] [--no-worst] [--torch]   (data: ../shared/data or ORMA_DATA)
+// With --fixed-padding (implies --torch), the PyTorch step again on the same batches padded to the official
+// recipe's fixed shapes (tokens 256, atoms 580, motifs 140 per molecule; masked, so the same scores): what
+// dynamic shapes save. It needs several GB and tens of seconds per step: --fixed-steps (default 3) of them.
+//   node dist/bench/orma.js [--json] [--steps N] [--batch N] [--no-worst] [--torch] [--fixed-padding] [--fixed-steps N]
+//   (data: ../shared/data or ORMA_DATA)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +30,10 @@ import { localScores, midScores } from '../src/model/scores.js';
 import { DEFAULT_MODEL_DIR } from '../src/util/paths.js';
 import { machineInfo } from './machine.js';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, steps: { type: 'string' }, batch: { type: 'string' }, 'no-worst': { type: 'boolean' }, torch: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, steps: { type: 'string' }, batch: { type: 'string' }, 'no-worst': { type: 'boolean' }, torch: { type: 'boolean' },
+  'fixed-padding': { type: 'boolean' }, 'fixed-steps': { type: 'string' } } });
+/** The official code's fixed shapes (orma-reference.md): text tokens, atoms and motifs per molecule. */
+const OFFICIAL_PADDING = '256,580,140';
 const steps = Number(values.steps ?? 8), batchSize = Number(values.batch ?? 32);
 const file = join(resolve(process.env.ORMA_DATA ?? '../shared/data'), 'chebi20', 'validation.tsv');
 if (!existsSync(file)) throw new Error(`${file} not found: set ORMA_DATA to the shared data folder`);
@@ -81,8 +88,11 @@ function fineGrains(b: (typeof batches)[number]): { local: number; mid: number }
   });
 }
 
-/** The PyTorch twin on the same initial weights and batches (run before any orma step changes the weights). */
-function torchReference(): Record<string, unknown> | null {
+/**
+ * The PyTorch twin on the same initial weights and batches (run before any orma step changes the weights);
+ * with `pad`, its steps are timed on the batches padded to those fixed sizes.
+ */
+function torchReference(pad?: { shapes: string; steps: number }): Record<string, unknown> | null {
   const dir = mkdtempSync(join(tmpdir(), 'orma-step-'));
   try {
     model.save(join(dir, 'weights.safetensors'));
@@ -120,12 +130,14 @@ function torchReference(): Record<string, unknown> | null {
     const env = existsSync(jemalloc) ? { ...process.env, LD_PRELOAD: jemalloc, MALLOC_CONF: 'dirty_decay_ms:-1,muzzy_decay_ms:-1' } : process.env;
     const r = spawnSync('/usr/bin/python3', [script, '--weights', join(dir, 'weights.safetensors'), '--inputs', join(dir, 'inputs.safetensors'),
       '--parity', join(dir, 'parity.safetensors'), '--batches', String(batches.length), '--threads', String(getNumThreads()),
-      '--config', JSON.stringify({ orma: DEFAULT_ORMA, bert })], { encoding: 'utf8', env, maxBuffer: 1 << 26 });
+      '--config', JSON.stringify({ orma: DEFAULT_ORMA, bert }), ...(pad ? ['--pad', pad.shapes, '--time-batches', String(pad.steps)] : [])],
+      { encoding: 'utf8', env, maxBuffer: 1 << 26 });
     if (r.status !== 0) { process.stderr.write(`orma_step.py failed: ${r.stderr.slice(-3000)}\n`); return null; }
-    const out = JSON.parse(r.stdout) as { times_ms: number[]; parity: unknown; torch_version: string; threads: number; cpu: unknown };
+    const out = JSON.parse(r.stdout) as { times_ms: number[]; parity: unknown; torch_version: string; threads: number; cpu: unknown; padded_to: string | null };
     const sorted = [...out.times_ms].sort((a, b) => a - b);
     return { version: out.torch_version, threads: out.threads, jemalloc: existsSync(jemalloc), step_ms_median: Number(sorted[Math.floor(sorted.length / 2)]!.toFixed(1)),
-      step_ms_mean: Number((out.times_ms.reduce((a, b) => a + b, 0) / out.times_ms.length).toFixed(1)), parity: out.parity, cpu: out.cpu };
+      step_ms_mean: Number((out.times_ms.reduce((a, b) => a + b, 0) / out.times_ms.length).toFixed(1)), steps: out.times_ms.length,
+      padded_to: out.padded_to, parity: out.parity, cpu: out.cpu };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -137,7 +149,8 @@ function keepAll(x: Record<string, Tensor>): Record<string, Tensor> {
 }
 
 const tensorOf = (values: number[]) => tensor(Float32Array.from(values), { dtype: 'float32', shape: [values.length] });
-const torchResult = values.torch ? torchReference() : null;
+const torchResult = values.torch || values['fixed-padding'] ? torchReference() : null;
+const torchFixed = values['fixed-padding'] ? torchReference({ shapes: OFFICIAL_PADDING, steps: Number(values['fixed-steps'] ?? 3) }) : null;
 
 const zero = (): Parts => ({ text: 0, molecules: 0, scores: 0, backward: 0, optimizer: 0, total: 0 });
 const orma = zero(), globalOnly = zero();
@@ -191,6 +204,12 @@ const result = {
   pairs_per_second: Number((batchSize * steps / (orma.total / 1000)).toFixed(1)),
   torch: torchResult,
   ratio_orma_over_torch: torchResult ? Number((orma.total / steps / (torchResult.step_ms_median as number)).toFixed(3)) : null,
+  // the official fixed shapes against dynamic ones, PyTorch both; and against orma's own step
+  torch_fixed_padding: torchFixed,
+  fixed_padding_speedup: torchFixed && torchResult ? {
+    torch_dynamic: Number(((torchFixed.step_ms_median as number) / (torchResult.step_ms_median as number)).toFixed(2)),
+    orma_dynamic: Number(((torchFixed.step_ms_median as number) / (orma.total / steps)).toFixed(2)),
+  } : null,
 };
 console.log(JSON.stringify(result, null, values.json ? undefined : 2));
 opt.dispose(); model.dispose();

@@ -214,6 +214,22 @@ def forward(model, batch):
     return w["global"] * lg + w["local"] * ll + w["mid"] * lm, (lg, ll, lm)
 
 
+def pad_fixed(b, tokens, atoms, motifs):
+    """The official recipe's fixed shapes: every text padded to `tokens`, every molecule's atoms to `atoms` and
+    motifs to `motifs` (masked: the scores are unchanged, only the work grows)."""
+    out = dict(b)
+    n = b["input_ids"].shape[1]
+    assert n <= tokens, f"a text of {n} tokens is longer than {tokens}"
+    out["input_ids"] = F.pad(b["input_ids"], (0, tokens - n))
+    out["attention_mask"] = F.pad(b["attention_mask"], (0, tokens - n))
+    for index, mask, size in (("atom_index", "atom_mask", atoms), ("motif_index", "motif_mask", motifs)):
+        B, k = b[mask].shape
+        assert k <= size, f"{k} {index} slots exceed {size}"
+        out[index] = F.pad(b[index].view(B, k), (0, size - k)).reshape(-1)
+        out[mask] = F.pad(b[mask], (0, size - k))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", required=True)
@@ -222,6 +238,8 @@ def main():
     ap.add_argument("--batches", type=int, required=True)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--config", required=True)
+    ap.add_argument("--pad", help="TOKENS,ATOMS,MOTIFS: time steps on batches padded to these fixed sizes (parity stays on the real batch)")
+    ap.add_argument("--time-batches", type=int, default=0, help="time only the first N batches after the warm-up one")
     a = ap.parse_args()
     cfg = json.loads(a.config)
     if a.threads:
@@ -264,6 +282,9 @@ def main():
         "grad_max_abs_diff": grad_abs, "grad_max_rel_diff": grad_rel, "grad_worst_param": worst,
     }
     model.zero_grad(set_to_none=True)
+    if a.pad:  # masked padding must leave the loss as it is
+        with torch.no_grad():
+            res["parity"]["loss_torch_padded"] = forward(model, pad_fixed(batches[0], *map(int, a.pad.split(","))))[0].item()
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
@@ -273,10 +294,14 @@ def main():
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    step(batches[0])  # warm-up
+    timed = batches if not a.pad else [pad_fixed(b, *map(int, a.pad.split(","))) for b in batches]
+    if a.time_batches:
+        timed = timed[: a.time_batches + 1]
+    res["padded_to"] = a.pad
+    step(timed[0])  # warm-up
     times = []
     cpu = cpu_window()
-    for b in batches[1:]:
+    for b in timed[1:]:
         t0 = time.perf_counter(); step(b); times.append((time.perf_counter() - t0) * 1000)
     res["cpu"] = cpu()
     res["times_ms"] = times

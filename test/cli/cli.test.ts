@@ -29,6 +29,16 @@ test('help lists the commands; unknown commands and flags are usage errors (exit
   assert.match(badFlag.stderr, /orma info: Unknown option '--bogus'/);
 });
 
+test('orma bench NAME --help prints the benchmark\'s header (what it measures, its options) without running it', () => {
+  for (const [name, text] of [['orma', /ORMA training-step benchmark[\s\S]*--fixed-padding/], ['engine', /Engine benchmark/], ['fused', /Whole-pool fused scoring/]] as const) {
+    const r = orma(['bench', name, '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, text);
+    assert.doesNotMatch(r.stdout, /^(import|const) /m);
+  }
+  assert.equal(orma(['bench', 'nonesuch', '--help']).code, 2);
+});
+
 test('info --json reports threads and an optimized BLAS', () => {
   const r = orma(['info', '--json']);
   assert.equal(r.code, 0, r.stderr);

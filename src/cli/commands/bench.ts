@@ -1,6 +1,6 @@
 // `orma bench <engine|chem|text> [options]`: runs a benchmark from bench/ and passes its options through.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CliError } from '../args.js';
 
@@ -16,6 +16,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   const script = fileURLToPath(new URL(`../../../bench/${which}.js`, import.meta.url));
   if (!/^[a-z-]+$/.test(which) || !existsSync(script)) throw new CliError(`unknown benchmark '${which}'\n\n${HELP}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(headerComment(script));
+    return 0;
+  }
   const r = spawnSync(process.execPath, [script, ...rest], { stdio: 'inherit' });
   return r.status ?? 1;
+}
+
+/** A benchmark's help is its file's header comment (what it measures, its options): one source, never stale. */
+function headerComment(script: string): string {
+  const lines = readFileSync(script, 'utf8').split('\n');
+  const header = lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, ''));
+  return header.length ? header.join('\n') : `bench/${script}: no description`;
 }
