@@ -6,6 +6,7 @@ import { decomposeMotifs, type NoBricsFallback } from './motifs.js';
 import { openHypervalentMol, openMol, readMolecule, SmilesError, type ParsedMolecule } from './rdkit.js';
 import type { Mol } from '@rdkit/rdkit';
 import { buildTopology } from './topology.js';
+import { morganIdentifiers } from './morgan.js';
 
 /** Bumped whenever features, BRICS, motifs or the layout change; part of every cache key. */
 export const FEATURIZER_VERSION = 1;
@@ -37,6 +38,11 @@ export interface HierGraphCore {
   numAtoms: number;
   /** [numAtoms x ATOM_FEATURE_COUNT] vocabulary indices. */
   atomFeatures: Uint8Array;
+  /**
+   * [numAtoms x 2] the atom's Morgan identifiers of radius 0 and 1 (morgan.ts; radius 1 falls back to
+   * radius 0 where RDKit reports none): the Mol2vec tokens. Model-independent, like atomFeatures.
+   */
+  morgan: Uint32Array;
   /** Bond b joins bondAtoms[2b] and bondAtoms[2b+1] (RDKit bond order). */
   bondAtoms: Int32Array;
   /** [numBonds x BOND_FEATURE_COUNT] vocabulary indices. */
@@ -89,10 +95,13 @@ export function buildHierGraph(smiles: string, options: HierGraphOptions = {}): 
       { numAtoms: p.numAtoms, bondBegin: p.bondBegin, bondEnd: p.bondEnd, bricsBonds: brics.map((x) => x.atoms), rings: p.rings },
       options.noBricsFallback ?? 'rings',
     );
+    const ids = morganIdentifiers(p, t);
+    const morgan = new Uint32Array(2 * p.numAtoms);
+    for (let i = 0; i < p.numAtoms; i++) { morgan[2 * i] = ids.radius0[i]!; morgan[2 * i + 1] = ids.radius1[i]!; }
     const motifOffsets = new Int32Array(motifs.length + 1);
     motifs.forEach((m, k) => { motifOffsets[k + 1] = motifOffsets[k]! + m.length; });
     return assembleHierGraph({
-      smiles, numAtoms: p.numAtoms, atomFeatures: atomFeatures(p, t), bondAtoms, bondFeatures: bondFeatures(p, t),
+      smiles, numAtoms: p.numAtoms, atomFeatures: atomFeatures(p, t), morgan, bondAtoms, bondFeatures: bondFeatures(p, t),
       bricsBonds: Int32Array.from(brics.flatMap((x) => x.atoms)),
       motifOffsets, motifAtoms: Int32Array.from(motifs.flat()), motifFallback: fallback, sanitized: p.sanitized,
       downwardEdges: options.downwardEdges ?? false,

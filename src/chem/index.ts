@@ -9,6 +9,7 @@ export {
   EDGE_MOTIF_ATOM, EDGE_MOLECULE_MOTIF, EDGE_MOLECULE_ATOM,
   type HierGraph, type HierGraphCore, type HierGraphOptions,
 } from './hiergraph.js';
-export { serializeHierGraph, deserializeHierGraph, packHierGraphs, unpackHierGraphs, GraphFormatError } from './serialize.js';
+export { morganIdentifiers, connectivityInvariants, type MorganIdentifiers } from './morgan.js';
+export { serializeHierGraph, deserializeHierGraph, packHierGraphs, unpackHierGraphs, GraphFormatError, GRAPH_FORMAT } from './serialize.js';
 export { depictSvg, depictMotifs, MOTIF_PALETTE, type Highlight, type DepictOptions, type RGB } from './depict.js';
 export type { BricsMatcher } from './brics.js';

@@ -49,6 +49,8 @@ export function rdkitVersion(): string {
 
 /** Bond orders as stored in ParsedMolecule.bondOrder (the Kekulé order from get_json). */
 export const BOND_ZERO = 0, BOND_SINGLE = 1, BOND_DOUBLE = 2, BOND_TRIPLE = 3, BOND_OTHER = 4;
+/** RDKit's Bond::AROMATIC bond type number. */
+export const BONDTYPE_AROMATIC = 12;
 /** Atom chirality tags (RDKit ChiralType subset). */
 export const CHIRAL_NONE = 0, CHIRAL_CW = 1, CHIRAL_CCW = 2, CHIRAL_OTHER = 3;
 /** Bond stereo as read from get_json (before E/Z is derived). */
@@ -77,6 +79,11 @@ export interface ParsedMolecule {
   /** BOND_* codes: 0 zero-order, 1..3 Kekulé order, 4 dative/other. */
   bondOrder: Uint8Array;
   aromaticBond: Uint8Array;
+  /**
+   * RDKit's Bond::BondType number (1 single, 2 double, 3 triple, 4 quadruple, 12 aromatic, 17 dative, ...):
+   * the JSON bond order, which RDKit writes as that number, or 12 for an aromatic bond. The Morgan hash needs it.
+   */
+  bondType: Uint8Array;
   /** STEREO_* codes, relative to bondStereoAtoms. */
   bondStereo: Uint8Array;
   /** Two atoms per bond (neighbours of begin and end) that the cis/trans label refers to; -1 if none. */
@@ -166,7 +173,7 @@ export function readMolecule(mol: Mol, smiles: string): ParsedMolecule {
     smiles, sanitized: true, numAtoms: n, numBonds: nb,
     atomicNum: new Uint8Array(n), formalCharge: new Int8Array(n), totalHs: new Uint8Array(n),
     radicals: new Uint8Array(n), isotope: new Uint16Array(n), chiralTag: new Uint8Array(n), aromaticAtom: new Uint8Array(n),
-    bondBegin: new Int32Array(nb), bondEnd: new Int32Array(nb), bondOrder: new Uint8Array(nb), aromaticBond: new Uint8Array(nb),
+    bondBegin: new Int32Array(nb), bondEnd: new Int32Array(nb), bondOrder: new Uint8Array(nb), aromaticBond: new Uint8Array(nb), bondType: new Uint8Array(nb),
     bondStereo: new Uint8Array(nb), bondStereoAtoms: new Int32Array(2 * nb).fill(-1), rings: [], cipRanks: null,
   };
   for (let i = 0; i < n; i++) {
@@ -184,13 +191,14 @@ export function readMolecule(mol: Mol, smiles: string): ParsedMolecule {
     p.bondEnd[b] = bond.atoms[1];
     const bo = bond.bo ?? db.bo;
     p.bondOrder[b] = bo >= 0 && bo <= 3 ? bo : BOND_OTHER;
+    p.bondType[b] = bo;
     p.bondStereo[b] = STEREO_CODES[bond.stereo ?? db.stereo] ?? STEREO_OTHER;
     if (bond.stereoAtoms) { p.bondStereoAtoms[2 * b] = bond.stereoAtoms[0]; p.bondStereoAtoms[2 * b + 1] = bond.stereoAtoms[1]; }
   }
   const ext = m.extensions?.find((e) => e.name === 'rdkitRepresentation');
   if (ext) {
     for (const i of ext.aromaticAtoms ?? []) p.aromaticAtom[i] = 1;
-    for (const b of ext.aromaticBonds ?? []) p.aromaticBond[b] = 1;
+    for (const b of ext.aromaticBonds ?? []) { p.aromaticBond[b] = 1; p.bondType[b] = BONDTYPE_AROMATIC; }
     p.rings = ext.atomRings ?? [];
     p.cipRanks = ext.cipRanks ?? null;
   }

@@ -1,5 +1,5 @@
-// On-disk featurization cache: one small file per molecule, keyed by RDKit canonical SMILES and the
-// featurizer version (plus the graph options), sharded into 256 folders.
+// On-disk featurization cache: one small file per molecule, keyed by RDKit canonical SMILES, the
+// featurizer version and graph record format (plus the graph options), sharded into 256 folders.
 // Safe under concurrent runs: files are written atomically (temp file + rename), two writers of the
 // same key write identical bytes, and a reader sees either no file or a whole one. A record that
 // fails to decode (foreign version, damage) counts as a miss and is rewritten.
@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FEATURIZER_VERSION, buildHierGraph, type HierGraph, type HierGraphOptions } from '../chem/hiergraph.js';
 import { canonicalSmiles, SmilesError } from '../chem/rdkit.js';
-import { deserializeHierGraph, serializeHierGraph } from '../chem/serialize.js';
+import { GRAPH_FORMAT, deserializeHierGraph, serializeHierGraph } from '../chem/serialize.js';
 
 export interface CacheLookup { graph: HierGraph; hit: boolean; canonical: string }
 
@@ -22,7 +22,9 @@ export class GraphCache {
   constructor(dir: string, options: HierGraphOptions = {}) {
     this.options = { noBricsFallback: options.noBricsFallback ?? 'rings', downwardEdges: options.downwardEdges ?? false };
     this.allowHypervalent = options.allowHypervalent ?? false;
-    const tag = `v${FEATURIZER_VERSION}-${this.options.noBricsFallback}${this.options.downwardEdges ? '-down' : ''}`;
+    // the record format is in the folder name too: records of another format never share a folder (a
+    // running older orma would otherwise keep rewriting what this one rewrote)
+    const tag = `v${FEATURIZER_VERSION}-g${GRAPH_FORMAT}-${this.options.noBricsFallback}${this.options.downwardEdges ? '-down' : ''}`;
     this.root = join(dir, tag);
     mkdirSync(this.root, { recursive: true });
   }
