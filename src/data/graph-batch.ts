@@ -4,7 +4,10 @@
 //   - atom features, node types and the edge list;
 //   - the member-mean pooling that initialises motif nodes (mean of their atoms) and the molecule node
 //     (mean of its motifs, or of its atoms when it has none), as weighted edges;
-//   - padded per-graph gathers of atom and motif nodes ([B, k] index + mask), real slots first.
+//   - padded per-graph gathers of atom and motif nodes ([B, k] index + mask), real slots first;
+//   - every atom's Morgan identifiers (plain numbers): `mol2vecRows` turns them into rows of a Mol2vec
+//     table. That lookup cannot happen here, since the table belongs to the model and evaluation and
+//     search collate graphs without it; it is still data work, done once per batch, not a layer's.
 import { tensor, tidy, type Tensor } from '../tensor/index.js';
 import { ATOM_FEATURE_COUNT, BOND_FEATURE_COUNT, EDGE_ATOM_MOLECULE, EDGE_ATOM_MOTIF, EDGE_MOTIF_MOLECULE, type HierGraph } from '../chem/index.js';
 
@@ -23,6 +26,8 @@ export interface GraphBatch {
   atomFeatures: Tensor;
   /** int64 [numAtoms]: the node index of each atom row. */
   atomNode: Tensor;
+  /** [numAtoms x 2] each atom's Morgan identifiers of radius 0 and 1 (chem/morgan.ts), graph by graph. */
+  atomMorgan: Uint32Array;
   /** int64 [numNodes]: 0 atom, 1 motif, 2 molecule. */
   nodeType: Tensor;
   /** int64 [2, E]: every edge of the hierarchical graphs (source row 0, target row 1). */
@@ -67,6 +72,7 @@ export function batchGraphs(graphs: readonly HierGraph[]): GraphBatch {
   const maxAtoms = Math.max(1, ...graphs.map((g) => g.numAtoms));
   const maxMotifs = Math.max(1, ...graphs.map((g) => g.numMotifs));  // ≥ 1 keeps key tensors non-empty
   const atomFeatures = new Int32Array(numAtoms * ATOM_FEATURE_COUNT), atomNode = new Int32Array(numAtoms);
+  const atomMorgan = new Uint32Array(2 * numAtoms);
   const nodeType = new Int32Array(numNodes), edges = new Int32Array(2 * numEdges), edgeType = new Int32Array(numEdges);
   const numBondEdges = graphs.reduce((n, g) => n + 2 * g.numBonds, 0);
   const bondEdge = new Int32Array(numBondEdges), bondFeatures = new Int32Array(numBondEdges * BOND_FEATURE_COUNT);
@@ -78,6 +84,7 @@ export function batchGraphs(graphs: readonly HierGraph[]): GraphBatch {
   let node = 0, atom = 0, edge = 0, bondRow = 0;
   graphs.forEach((g, i) => {
     atomFeatures.set(g.atomFeatures, atom * ATOM_FEATURE_COUNT);
+    atomMorgan.set(g.morgan, 2 * atom);
     for (let a = 0; a < g.numAtoms; a++) {
       atomNode[atom + a] = node + a;
       atomIndex[i * maxAtoms + a] = node + a;
@@ -122,7 +129,7 @@ export function batchGraphs(graphs: readonly HierGraph[]): GraphBatch {
   // in a scope: the int32 staging tensors of the int64 conversions are freed here
   return tidy(() => ({
     graphs: B, numNodes, maxAtoms, maxMotifs,
-    atomFeatures: int64(atomFeatures, [numAtoms, ATOM_FEATURE_COUNT]), atomNode: int64(atomNode, [numAtoms]),
+    atomFeatures: int64(atomFeatures, [numAtoms, ATOM_FEATURE_COUNT]), atomNode: int64(atomNode, [numAtoms]), atomMorgan,
     nodeType: int64(nodeType, [numNodes]), edgeIndex: int64(edges, [2, numEdges]), edgeType: int64(edgeType, [numEdges]),
     bondEdge: int64(bondEdge, [numBondEdges]), bondFeatures: int64(bondFeatures, [numBondEdges, BOND_FEATURE_COUNT]),
     motifPooling: pooling(pool.motif), moleculePooling: pooling(pool.molecule),
@@ -132,4 +139,14 @@ export function batchGraphs(graphs: readonly HierGraph[]): GraphBatch {
     moleculeIndex: int64(moleculeIndex, [B]),
     atomCounts: graphs.map((g) => g.numAtoms), motifCounts: graphs.map((g) => g.numMotifs),
   }));
+}
+
+/**
+ * int64 [numAtoms]: each atom's row in a Mol2vec table (its radius-`radius` Morgan identifier looked up
+ * in `rowOf`, model/mol2vec.ts mol2vecRowIndex), 0 (UNK) for identifiers the table lacks.
+ */
+export function mol2vecRows(b: GraphBatch, rowOf: ReadonlyMap<number, number>, radius: 0 | 1): Tensor {
+  const rows = new Int32Array(b.atomMorgan.length / 2);
+  for (let i = 0; i < rows.length; i++) rows[i] = rowOf.get(b.atomMorgan[2 * i + radius]!) ?? 0;
+  return tidy(() => int64(rows, [rows.length]));
 }

@@ -2,6 +2,7 @@
 //   config.json        {format, version, orma, text, tokenizer, featurizer}: everything needed to rebuild it
 //   model.safetensors  the weights (float32, or float16 to halve the size; loaded back as float32)
 //   vocab.txt          the WordPiece vocabulary
+//   mol2vec.safetensors  only with `orma.molecule.atomInput: 'mol2vec'`: the frozen Mol2vec table
 // and optionally a README.md model card. Saves are atomic (a new folder, then a swap), loads check every
 // field and name the file.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import type { NoBricsFallback } from '../chem/index.js';
 import { FEATURIZER_VERSION } from '../chem/hiergraph.js';
 import { Orma, type OrmaConfig } from './orma.js';
 import { DEFAULT_ORMA } from './config.js';
+import { MOL2VEC_FILE, encodeMol2vecTable, readMol2vecTable, type Mol2vecTable } from './mol2vec.js';
 
 export const MODEL_FORMAT = 'orma-model', MODEL_FORMAT_VERSION = 1;
 
@@ -41,9 +43,10 @@ export interface OrmaBundle {
 export const DEFAULT_FEATURIZER: FeaturizerConfig = { version: FEATURIZER_VERSION, noBricsFallback: 'rings', downwardEdges: false };
 
 /** A fresh model (random weights, or the given BERT as the text encoder) around a tokenizer. */
-export function createOrma(o: { orma?: Partial<OrmaConfig>; text: BertConfig | BertModel; tokenizer: BertTokenizer; maxLength?: number; featurizer?: Partial<FeaturizerConfig> }): OrmaBundle {
+/** `mol2vec`: the table, required when `orma.molecule.atomInput` is 'mol2vec'. */
+export function createOrma(o: { orma?: Partial<OrmaConfig>; text: BertConfig | BertModel; tokenizer: BertTokenizer; maxLength?: number; featurizer?: Partial<FeaturizerConfig>; mol2vec?: Mol2vecTable }): OrmaBundle {
   const orma = { ...DEFAULT_ORMA, ...o.orma };
-  const model = new Orma(orma, o.text);
+  const model = new Orma(orma, o.text, { mol2vec: o.mol2vec });
   const config: ModelConfig = {
     format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, orma, text: model.text.bert.config,
     tokenizer: { lowercase: o.tokenizer.lowercase, maxLength: o.maxLength ?? 256 },
@@ -67,6 +70,7 @@ export function saveOrmaModel(dir: string, b: OrmaBundle, o: { float16?: boolean
   });
   writeJson(join(tmp, 'config.json'), b.config);
   saveVocabFile(join(tmp, 'vocab.txt'), b.tokenizer.vocab);
+  for (const [name, data] of Object.entries(modelFolderExtras(b))) writeFileSync(join(tmp, name), data);
   if (o.card) writeText(join(tmp, 'README.md'), o.card);
   const old = join(parent, `.${basename(dir)}.old-${process.pid}`);
   if (existsSync(dir)) renameSync(dir, old);
@@ -94,7 +98,8 @@ export function loadOrmaModel(dir: string): OrmaBundle {
   }
   const orma = { ...DEFAULT_ORMA, ...config.orma };
   const tokenizer = BertTokenizer.fromVocabFile(join(dir, 'vocab.txt'), { lowercase: config.tokenizer.lowercase });
-  const model = new Orma(orma, config.text);
+  const mol2vec = orma.molecule.atomInput === 'mol2vec' ? readModelMol2vec(dir, configPath) : undefined;
+  const model = new Orma(orma, config.text, { mol2vec });
   const weights = join(dir, 'model.safetensors');
   const tensors = loadSafetensors(weights).tensors;
   try {
@@ -106,6 +111,18 @@ export function loadOrmaModel(dir: string): OrmaBundle {
     for (const t of Object.values(tensors)) t.dispose();
   }
   return { config: { ...config, orma }, model: model.eval(), tokenizer };
+}
+
+/** Files besides config, weights and vocabulary that a model folder (or a training checkpoint) needs. */
+export function modelFolderExtras(b: OrmaBundle): Record<string, Uint8Array> {
+  const table = b.model.molecules.mol2vec?.table;
+  return table ? { [MOL2VEC_FILE]: encodeMol2vecTable(table) } : {};
+}
+
+function readModelMol2vec(dir: string, configPath: string): Mol2vecTable {
+  const path = join(dir, MOL2VEC_FILE);
+  if (!existsSync(path)) throw new Error(`${configPath}: the model uses Mol2vec atom inputs (orma.molecule.atomInput) but ${path} is missing`);
+  return readMol2vecTable(path);
 }
 
 function writeJson(path: string, value: unknown): void {

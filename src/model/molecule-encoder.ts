@@ -3,10 +3,13 @@
 // embedding; a GCN over the hierarchical graph, a node-wise MLP and a LayerNorm give every node a vector.
 // `conv: 'gine'` swaps the GCN for GINE layers (Hu et al. 2020) that see the bond features and the
 // hierarchy edge types (a GCN's normalised mean cannot tell a double bond from a single one).
-import { zeros, type Tensor } from '../tensor/index.js';
-import { Embedding, GCNConv, GINEConv, LayerNorm, MLP, Module, ModuleList, Dropout, gcnNorm } from '../nn/index.js';
+// `atomInput: 'mol2vec'` starts atoms from the official code's features instead: the frozen Mol2vec
+// vector of each atom's Morgan identifier (model/mol2vec.ts), through a learned Linear to the hidden size.
+import { keep, tensor, zeros, type Device, type Tensor } from '../tensor/index.js';
+import { Embedding, GCNConv, GINEConv, LayerNorm, Linear, MLP, Module, ModuleList, Dropout, gcnNorm } from '../nn/index.js';
 import { ATOM_FEATURE_COUNT, BOND_FEATURE_COUNT, EDGE_TYPE_COUNT, atomFeatureDims, bondFeatureDims } from '../chem/index.js';
-import type { GraphBatch, Pooling } from '../data/graph-batch.js';
+import { mol2vecRows, type GraphBatch, type Pooling } from '../data/graph-batch.js';
+import { mol2vecRowIndex, type Mol2vecTable } from './mol2vec.js';
 
 export interface MoleculeEncoderConfig {
   hidden: number;
@@ -21,6 +24,43 @@ export interface MoleculeEncoderConfig {
    * residual, the edge embedding being its edge type's plus, for bonds, the sum of its bond features'.
    */
   conv?: 'gcn' | 'gine';
+  /**
+   * What an atom node starts from. 'categorical' (default): the sum of learned embeddings of its
+   * categorical features (chem/features.ts). 'mol2vec' (the official code, reference §3.1): the frozen
+   * Mol2vec vector of its Morgan identifier (UNK's when the table lacks it), Linear-projected.
+   */
+  atomInput?: 'categorical' | 'mol2vec';
+  /** The Morgan radius of the Mol2vec identifier (0: the atom alone; 1: with its neighbours). Default 1. */
+  mol2vecRadius?: 0 | 1;
+}
+
+/**
+ * Atom inputs from a frozen Mol2vec table: table[row] · Wᵀ + b. The table is a kept tensor, not a
+ * parameter: no gradient, not in the optimizer or the state dict (the model folder carries it as
+ * mol2vec.safetensors, factory.ts).
+ */
+export class Mol2vecAtoms extends Module {
+  readonly projection: Linear;
+  private readonly vectors: Tensor;
+  private readonly rowOf: Map<number, number>;
+  constructor(readonly table: Mol2vecTable, hidden: number, readonly radius: 0 | 1) {
+    super();
+    this.vectors = keep(tensor(table.vectors, { shape: [table.rows, table.dim], dtype: 'float32' }));
+    this.rowOf = mol2vecRowIndex(table);
+    this.projection = this.module('projection', new Linear(table.dim, hidden));
+  }
+  forward(b: GraphBatch): Tensor {
+    const x = this.vectors.indexSelect(0, mol2vecRows(b, this.rowOf, this.radius));
+    return this.projection.forward(x.to(this.projection.weight.dtype));
+  }
+  override to(device: Device): this {
+    this.vectors.moveTo_(device);
+    return super.to(device);
+  }
+  override dispose(): void {
+    this.vectors.dispose();
+    super.dispose();
+  }
 }
 
 /** One GINE layer's edge embeddings: type embedding + Σ bond-feature embeddings on the bond edges. */
@@ -59,6 +99,7 @@ class GineLayer extends Module {
 
 export class MoleculeEncoder extends Module {
   readonly atomEmbeddings: Embedding[];
+  readonly mol2vec: Mol2vecAtoms | null;
   readonly typeEmbedding: Embedding | null;
   readonly convs: GCNConv[];
   readonly gine: GineLayer[];
@@ -66,10 +107,18 @@ export class MoleculeEncoder extends Module {
   readonly norm: LayerNorm;
   readonly drop: Dropout;
 
-  constructor(readonly config: MoleculeEncoderConfig) {
+  /** `mol2vec`: the table, required with `atomInput: 'mol2vec'`. */
+  constructor(readonly config: MoleculeEncoderConfig, mol2vec?: Mol2vecTable) {
     super();
     const d = config.hidden;
-    this.atomEmbeddings = this.module('atom_embeddings', new ModuleList(atomFeatureDims().map((n) => new Embedding(n, d, { std: 1 / Math.sqrt(ATOM_FEATURE_COUNT) })))).items;
+    if (config.atomInput === 'mol2vec') {
+      if (!mol2vec) throw new Error("MoleculeEncoder: atomInput 'mol2vec' needs the Mol2vec table");
+      this.atomEmbeddings = [];
+      this.mol2vec = this.module('mol2vec', new Mol2vecAtoms(mol2vec, d, config.mol2vecRadius ?? 1));
+    } else {
+      this.atomEmbeddings = this.module('atom_embeddings', new ModuleList(atomFeatureDims().map((n) => new Embedding(n, d, { std: 1 / Math.sqrt(ATOM_FEATURE_COUNT) })))).items;
+      this.mol2vec = null;
+    }
     this.typeEmbedding = config.typeEmbedding === false ? null : this.module('type_embedding', new Embedding(3, d, { std: 0.1 }));
     const gine = config.conv === 'gine';
     this.convs = gine ? [] : this.module('convs', new ModuleList(Array.from({ length: config.layers }, () => new GCNConv(d, d)))).items;
@@ -102,14 +151,19 @@ export class MoleculeEncoder extends Module {
     return h;
   }
 
-  /** Atoms: Σ of feature embeddings; motifs, then the molecule: the mean of their members; + a type embedding. */
+  /** Atoms: Σ of feature embeddings (or projected Mol2vec); motifs, then the molecule: the mean of their members; + a type embedding. */
   private initialNodes(b: GraphBatch): Tensor {
-    let atoms = this.atomEmbeddings[0]!.forward(b.atomFeatures.select(1, 0));
-    for (let f = 1; f < ATOM_FEATURE_COUNT; f++) atoms = atoms.add(this.atomEmbeddings[f]!.forward(b.atomFeatures.select(1, f)));
+    const atoms = this.mol2vec ? this.mol2vec.forward(b) : this.categoricalAtoms(b);
     let x = zeros([b.numNodes, this.config.hidden], { dtype: atoms.dtype }).indexAdd(0, b.atomNode, atoms);
     x = addPooled(x, b.motifPooling);
     x = addPooled(x, b.moleculePooling);
     return this.typeEmbedding ? x.add(this.typeEmbedding.forward(b.nodeType)) : x;
+  }
+
+  private categoricalAtoms(b: GraphBatch): Tensor {
+    let atoms = this.atomEmbeddings[0]!.forward(b.atomFeatures.select(1, 0));
+    for (let f = 1; f < ATOM_FEATURE_COUNT; f++) atoms = atoms.add(this.atomEmbeddings[f]!.forward(b.atomFeatures.select(1, f)));
+    return atoms;
   }
 }
 

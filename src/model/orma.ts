@@ -9,6 +9,7 @@ import { Linear, Module, type BertConfig, type BertModel } from '../nn/index.js'
 import type { PaddedBatch } from '../text/padding.js';
 import type { GraphBatch } from '../data/graph-batch.js';
 import { MoleculeEncoder, type MoleculeEncoderConfig } from './molecule-encoder.js';
+import type { Mol2vecTable } from './mol2vec.js';
 import { TextEncoder, type TextVectors } from './text-encoder.js';
 import { globalScores, localScores, localScoresSameSlot, midScores, midScoresSameSlot, type ChunkOptions } from './scores.js';
 import { combineGrains, grainWeights, symmetricInfoNce, type Combine, type GrainWeights } from './losses.js';
@@ -86,10 +87,11 @@ export class Orma extends Module {
   readonly logitScale: Tensor | null;
   readonly temp: Tensor | null;
 
-  constructor(readonly config: OrmaConfig, bert: BertModel | BertConfig) {
+  /** `o.mol2vec`: the Mol2vec table, needed when `config.molecule.atomInput` is 'mol2vec'. */
+  constructor(readonly config: OrmaConfig, bert: BertModel | BertConfig, o: { mol2vec?: Mol2vecTable } = {}) {
     super();
     this.text = this.module('text', new TextEncoder(bert, config.dim));
-    this.molecules = this.module('molecule', new MoleculeEncoder(config.molecule));
+    this.molecules = this.module('molecule', new MoleculeEncoder(config.molecule, o.mol2vec));
     const h = config.molecule.hidden;
     this.moleculeHead = this.module('molecule_head', new Linear(h, config.dim));
     this.atomHead = this.module('atom_head', new Linear(h, config.dim));

@@ -16,6 +16,10 @@ export const TRAIN_DEFAULTS = {
     vocab: null as string | null,        // vocab.txt; default: the shipped models/default/vocab.txt
     maxLength: 256,
     featurizer: { noBricsFallback: 'rings' as 'none' | 'molecule' | 'rings', downwardEdges: false },
+    // what atom nodes start from: learned embeddings of categorical features, or the official code's
+    // frozen Mol2vec vectors of the atom's Morgan identifier of `radius` (read from `mol2vec`, a folder
+    // relative to the working directory, for training only: the model folder carries the table)
+    atoms: { input: 'categorical' as 'categorical' | 'mol2vec', radius: 1 as 0 | 1, mol2vec: '../shared/data/mol2vec/' },
   },
   data: {
     sources: [] as string[],
@@ -67,6 +71,7 @@ export const TrainConfigSchema = strict({
     vocab: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
     maxLength: Int({ minimum: 8, maximum: 4096 }),
     featurizer: strict({ noBricsFallback: Type.Union([Type.Literal('none'), Type.Literal('molecule'), Type.Literal('rings')]), downwardEdges: Type.Boolean() }),
+    atoms: strict({ input: Type.Union([Type.Literal('categorical'), Type.Literal('mol2vec')]), radius: Type.Union([Type.Literal(0), Type.Literal(1)]), mol2vec: Type.String({ minLength: 1 }) }),
   }),
   data: strict({
     sources: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),

@@ -15,7 +15,8 @@ import { lengthBucketedBatches } from '../data/batching.js';
 import { loadPairs, loadTrainingSet, type Pair } from '../data/training-set.js';
 import type { EvalSet } from '../data/eval-molecules.js';
 import { ORMA_PRESETS } from '../model/config.js';
-import { createOrma, type OrmaBundle } from '../model/factory.js';
+import { createOrma, modelFolderExtras, type OrmaBundle } from '../model/factory.js';
+import { readMol2vecTable, type Mol2vecTable } from '../model/mol2vec.js';
 import { loadBertCheckpoint } from '../model/hf-bert.js';
 import type { OrmaConfig } from '../model/orma.js';
 import { disposeEncoded, encodeMolecules, encodeTexts, rankPairs, tokenizeTexts } from '../eval/retrieval.js';
@@ -96,6 +97,23 @@ function loadStep(dir: string): number | string {
   }
 }
 
+/** The ORMA config with model.atoms applied (the one place the atom input is set). */
+function withAtomInput(orma: OrmaConfig, c: TrainConfig): OrmaConfig {
+  if (c.model.orma.molecule && typeof c.model.orma.molecule === 'object' && ('atomInput' in c.model.orma.molecule || 'mol2vecRadius' in c.model.orma.molecule)) {
+    throw new ConfigError('model.orma.molecule.atomInput / mol2vecRadius: set the atom input with model.atoms.input and model.atoms.radius');
+  }
+  if (c.model.atoms.input === 'categorical') return orma;
+  return { ...orma, molecule: { ...orma.molecule, atomInput: 'mol2vec', mol2vecRadius: c.model.atoms.radius } };
+}
+
+function readTable(path: string): Mol2vecTable {
+  try {
+    return readMol2vecTable(path);
+  } catch (err) {
+    throw new ConfigError(`model.atoms.mol2vec: ${(err as Error).message}`);
+  }
+}
+
 export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
   const c = o.config, log = o.log ?? ((l: string) => console.error(l));
   const lastDir = join(o.out, 'last'), bestDir = join(o.out, 'best');
@@ -124,15 +142,17 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
   // ---- model ----
   const presetOrma = ORMA_PRESETS[c.model.preset];
   for (const k of Object.keys(c.model.orma)) if (!(k in presetOrma)) throw new ConfigError(`model.orma.${k}: unknown ORMA option (known: ${Object.keys(presetOrma).join(', ')})`);
-  const orma = { ...presetOrma, ...(c.model.orma as Partial<OrmaConfig>) };
+  const orma = withAtomInput({ ...presetOrma, ...(c.model.orma as Partial<OrmaConfig>) }, c);
+  const mol2vec = c.model.atoms.input === 'mol2vec' ? readTable(c.model.atoms.mol2vec) : undefined;
+  if (mol2vec) log(`model: Mol2vec atom inputs of radius ${c.model.atoms.radius} from ${mol2vec.source} (${mol2vec.rows} rows x ${mol2vec.dim}, frozen)`);
   manualSeed(c.run.seed);  // initial weights depend on the seed only
   let bundle: OrmaBundle;
   if (c.model.textInit) {
     const hf = loadBertCheckpoint(c.model.textInit);
-    bundle = createOrma({ orma, text: hf.model, tokenizer: hf.tokenizer, maxLength: c.model.maxLength, featurizer });
+    bundle = createOrma({ orma, text: hf.model, tokenizer: hf.tokenizer, maxLength: c.model.maxLength, featurizer, mol2vec });
   } else {
     const tokenizer = BertTokenizer.fromVocabFile(c.model.vocab ?? join(DEFAULT_MODEL_DIR, 'vocab.txt'));
-    bundle = createOrma({ orma, text: { ...c.model.text, vocabSize: tokenizer.vocab.size }, tokenizer, maxLength: c.model.maxLength, featurizer });
+    bundle = createOrma({ orma, text: { ...c.model.text, vocabSize: tokenizer.vocab.size }, tokenizer, maxLength: c.model.maxLength, featurizer, mol2vec });
   }
   if (c.model.init) {
     try { initFrom(bundle, c.model.init); } catch (err) { bundle.model.dispose(); throw err; }
@@ -182,7 +202,8 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
   // ---- logs and checkpoints ----
   const metricsPath = join(o.out, 'metrics.jsonl');
   const record = (row: object) => appendFileSync(metricsPath, JSON.stringify(row) + '\n');
-  const files = () => ({ 'config.json': JSON.stringify(bundle.config, null, 2) + '\n', 'vocab.txt': bundle.tokenizer.vocab.toText(), 'train-config.json': JSON.stringify(c, null, 2) + '\n' });
+  const extras = modelFolderExtras(bundle);  // the Mol2vec table, if any: checkpoints are model folders
+  const files = () => ({ 'config.json': JSON.stringify(bundle.config, null, 2) + '\n', 'vocab.txt': bundle.tokenizer.vocab.toText(), 'train-config.json': JSON.stringify(c, null, 2) + '\n', ...extras });
   const save = (dir: string) => saveCheckpoint(dir, { model: Object.fromEntries(named), optimizer: opt.state(), state, files: files() });
   let lastValidation: ValidationRecord | null = null;
   // a resumed run redoes the steps after its checkpoint: drop their old log lines

@@ -14,6 +14,7 @@ import { buildTopology } from '../../src/chem/topology.js';
 import { hashCombine, morganIdentifiers } from '../../src/chem/morgan.js';
 import { deltaMass } from '../../src/chem/isotopes.js';
 import { buildHierGraph } from '../../src/chem/hiergraph.js';
+import { GRAPH_FORMAT, GraphFormatError, deserializeHierGraph, serializeHierGraph } from '../../src/chem/serialize.js';
 import { CHEBI_VALIDATION, FIXTURES, PYTHON, REPO, haveShared, havePythonRDKit } from './helpers.js';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -86,6 +87,16 @@ test('radius 1 falls back to radius 0 where RDKit reports none; graphs carry bot
   const na = parseMolecule('CC(=O)[O-].[Na+]'), ids = morganIdentifiers(na, buildTopology(na));
   assert.equal(ids.radius1Reported[4], 0);
   assert.deepEqual(Array.from(salt.morgan), Array.from(ids.radius0).flatMap((r0, i) => [r0, ids.radius1[i]!]));
+});
+
+test('graph records keep the tokens (format 2); format-1 records, made before them, are refused', () => {
+  const g = buildHierGraph('CC(=O)[O-].[Na+]');
+  const bytes = serializeHierGraph(g);
+  assert.equal(GRAPH_FORMAT, 2);
+  assert.deepEqual(deserializeHierGraph(bytes).morgan, g.morgan);
+  const old = Uint8Array.from(bytes);
+  new DataView(old.buffer).setUint16(4, 1, true);
+  assert.throws(() => deserializeHierGraph(old), (e: Error) => e instanceof GraphFormatError && /format 1 has no Morgan identifiers/.test(e.message));
 });
 
 test('every ChEBI-20 validation molecule (ORMA_CHEM_FULL=1, Python RDKit)', { skip: !process.env.ORMA_CHEM_FULL || !haveShared() || !havePythonRDKit() }, () => {

@@ -9,7 +9,8 @@ import { loadOrmaModel, saveOrmaModel } from '../../model/factory.js';
 const HELP = `usage: orma export --checkpoint DIR --out DIR [--float16] [--card FILE]
 
 Writes the model of a training checkpoint (RUN/best or RUN/last, or any model directory) as a model
-directory: config.json, vocab.txt, model.safetensors (and README.md, the model card). Written atomically.
+directory: config.json, vocab.txt, model.safetensors (mol2vec.safetensors too for Mol2vec atom inputs;
+and README.md, the model card). Written atomically.
 
 options:
   --checkpoint DIR   the checkpoint or model directory to read

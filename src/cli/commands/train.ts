@@ -7,7 +7,8 @@ const HELP = `usage: orma train --config FILE --out RUN_DIR [--resume] [--max-st
 Trains an ORMA model. FILE is JSON with four sections, every field optional but data.sources:
   model  {preset: default|official, orma: {...ORMA switches}, text: {hidden, layers, heads, ffn, ...},
           textInit: HF BERT folder, init: orma model folder to warm-start from, vocab: vocab.txt, maxLength,
-          featurizer: {noBricsFallback, downwardEdges}}
+          featurizer: {noBricsFallback, downwardEdges}, atoms: {input: categorical|mol2vec, radius: 0|1,
+          mol2vec: Mol2vec table folder (default ../shared/data/mol2vec/, training only)}}
   data   {sources: [pair files], exclude: [files whose molecules are dropped from every source],
           excludeBenchmarks: [chebi20_test, chebi20_selection, pcdes_validation, pcdes_test] (the default),
           validation: [{name, file}] (their molecules are excluded from training too), cache: DIR}
