@@ -207,7 +207,8 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
   const save = (dir: string) => saveCheckpoint(dir, { model: Object.fromEntries(named), optimizer: opt.state(), state, files: files() });
   let lastValidation: ValidationRecord | null = null;
   // a resumed run redoes the steps after its checkpoint: drop their old log lines
-  if (resumeFrom) truncateMetrics(metricsPath, state.step);
+  // (a fresh start drops all: the lines of a run killed before its first save, resumed with no checkpoint)
+  truncateMetrics(metricsPath, resumeFrom ? state.step : -1);
   const curves = readCurves(metricsPath);
 
   const validate = (): ValidationRecord => {
