@@ -23,8 +23,9 @@ declare -A RUNS=(
   [no-brics-none]="model.featurizer={\"noBricsFallback\":\"none\",\"downwardEdges\":false}"
   [gine]="model.orma={\"molecule\":${MOL},\"conv\":\"gine\"}}"
   [batch64]="optim.batchSize=64"
+  [mol2vec]="model.atoms.input=mol2vec"
 )
-NAMES=("$@"); [[ ${#NAMES[@]} -gt 0 ]] || NAMES=(full global global+local global+mid argmin detached same-slot fixed-scale no-brics-none gine batch64)
+NAMES=("$@"); [[ ${#NAMES[@]} -gt 0 ]] || NAMES=(full global global+local global+mid argmin detached same-slot fixed-scale no-brics-none gine batch64 mol2vec)
 mkdir -p "$OUT"
 for name in "${NAMES[@]}"; do
   [[ -v RUNS[$name] ]] || { echo "ablations: unknown run '$name' (known: ${!RUNS[*]})" >&2; exit 2; }
