@@ -5,6 +5,7 @@
 // midScores), computed in cache from start to end (pool_kernels.cc); the mid grain's IPOT plans are
 // solved W problems at a time, bit-identical to ot.cc's kernel on each problem at its real size.
 #include "engine.h"
+#include "pool_kernels.h"
 #include <ATen/Parallel.h>
 #include <algorithm>
 #include <cmath>
@@ -12,36 +13,8 @@
 #include <numeric>
 
 namespace orma {
-namespace pool {
-// pool_kernels.cc
-int maxLanes();
-int lanesFor(int problems);
-void ipotLanes(int W, int64_t n, int64_t m, int64_t iterations, const float* A, const float* a, const float* b, float* plan, double* scratch);
-void localPairs(int64_t begin, int64_t end, int64_t A, int64_t B, const float* S, int64_t C, const int64_t* rows, const int64_t* cols,
-                const float* keys, int64_t D, const float* grams, const int64_t* gramAt, const float* u, bool cosine, float* out);
-void midGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* ST, int64_t R,
-              const float* X, const float* motifs, int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
-              bool argmin, bool cosine, float* out);
-}  // namespace pool
 
 namespace {
-
-// A growing 64-byte aligned buffer (one per thread and use).
-template <class T> struct Buffer {
-  T* p = nullptr;
-  size_t cap = 0;
-  T* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      cap = std::max(n, cap * 2);
-      const size_t bytes = (cap * sizeof(T) + 63) / 64 * 64;
-      p = static_cast<T*>(std::aligned_alloc(64, bytes));
-      if (!p) throw std::bad_alloc();
-    }
-    return p;
-  }
-  ~Buffer() { std::free(p); }
-};
 
 at::Tensor floats(const Napi::CallbackInfo& info, size_t i, int64_t dim, const char* name) {
   const at::Tensor& t = T(info, i);
@@ -87,8 +60,8 @@ Napi::Value ipotPlanLanes(const Napi::CallbackInfo& info) {
   const int64_t groups = (P + W - 1) / W;
   const float fbeta = static_cast<float>(beta);
   at::parallel_for(0, groups, 1, [&](int64_t begin, int64_t end) {
-    Buffer<float> A, pa, pb, pl;
-    Buffer<double> scratch;
+    pool::Buffer<float> A, pa, pb, pl;
+    pool::Buffer<double> scratch;
     for (int64_t g = begin; g < end; ++g) {
       float* Ab = A.get(n * m * W);
       float* ab = pa.get(n * W);

@@ -11,6 +11,7 @@
 //    each pair in cache from start to end (the tensor-op version makes ~30 passes over
 //    [texts, molecules, tokens, keys] tensors in memory). Compiled twice: AVX2 + FMA, and baseline.
 //    Sums are reordered here: these agree with the tensor ops to float rounding, not bit for bit.
+#include "pool_kernels.h"
 #include <immintrin.h>
 #include <algorithm>
 #include <cmath>
@@ -25,22 +26,6 @@
 
 namespace orma {
 namespace pool {
-
-// A growing 64-byte aligned buffer (one per thread and use).
-template <class T> struct Buffer {
-  T* p = nullptr;
-  size_t cap = 0;
-  T* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      cap = std::max(n, cap * 2);
-      p = static_cast<T*>(std::aligned_alloc(64, (cap * sizeof(T) + 63) / 64 * 64));
-      if (!p) throw std::bad_alloc();
-    }
-    return p;
-  }
-  ~Buffer() { std::free(p); }
-};
 
 // ----------------------------------------------------------------------------------------------
 // IPOT lanes (no FMA: the lanes must round as the scalar kernel does)
