@@ -34,8 +34,9 @@ export function ipotPlan(cost: Tensor, o: OtOptions & { beta?: number; iteration
   return noGrad(() => {
     const a = marginals(o.rowMask, o.uniformOverPadding ?? false);   // [..., n]
     const b = marginals(o.colMask, o.uniformOverPadding ?? false);   // [..., m]
-    // the native kernel keeps each plan in cache for all its iterations (the same recurrence as
-    // ipotPlanOps below, ~5x faster on ORMA's thousand small plans per step; docs/model.md)
+    // the native kernel keeps each plan in cache for all its iterations and solves one plan per SIMD
+    // lane (the same recurrence as ipotPlanOps below: 10 ms against 255 ms on a step's 32 × 32 plans of
+    // 61 × 7; docs/model.md)
     return ipotKernel(cost.detach(), a, b, beta, iterations);
   });
 }
