@@ -1,14 +1,11 @@
 // Optimal-transport kernels. IPOT (Xie et al. 2020, one Sinkhorn step per proximal iteration) over
 // many small problems at once: ORMA solves one problem per (text, molecule) pair, about a thousand
 // 60 × 8 plans per training step, 50 iterations each. Written as tensor ops, every iteration is eight
-// passes over all the plans in memory; here each plan stays in cache for all of its iterations, W plans
-// share each SIMD instruction (one per lane) and the lane groups run in parallel. Generic: any costs,
-// any marginals.
+// passes over all the plans in memory; here each plan stays in cache for all of its iterations and the
+// problems run in parallel. Generic: any costs, any marginals.
 #include "engine.h"
 #include <ATen/Parallel.h>
-#include <algorithm>
 #include <cmath>
-#include "pool_kernels.h"
 
 namespace orma {
 namespace {
@@ -33,36 +30,37 @@ Napi::Value ipotPlan(const Napi::CallbackInfo& info) {
   const float* av = a.data_ptr<float>();
   const float* bv = b.data_ptr<float>();
   float* out = plan.data_ptr<float>();
-  // W problems per SIMD lane group (pool_kernels.cc `ipotLanes`): every lane runs the scalar iteration
-  // above in the same order and rounding (W = 1 is that scalar loop), and all problems of a [P, n, m]
-  // tensor share their shape, as the lanes require. Spare lanes of the last group repeat its last problem.
-  const int W = pool::maxLanes();
-  const int64_t groups = (P + W - 1) / W;
-  const float fbeta = static_cast<float>(beta);
-  at::parallel_for(0, groups, 1, [&](int64_t begin, int64_t end) {
-    thread_local pool::Buffer<float> Abuf, abuf, bbuf, plbuf;
-    thread_local pool::Buffer<double> scratch;
-    float* A = Abuf.get(n * m * W);
-    float* al = abuf.get(n * W);
-    float* bl = bbuf.get(m * W);
-    float* pl = plbuf.get(n * m * W);
-    double* sc = scratch.get((n * m + n + 2 * m) * W);
-    for (int64_t g = begin; g < end; ++g) {
-      const int64_t first = g * W, count = std::min<int64_t>(W, P - first);
-      for (int l = 0; l < W; ++l) {
-        const int64_t p = first + std::min<int64_t>(l, count - 1);
-        const float* cp = c + p * n * m;
-        const float* ap = av + p * n;
-        const float* bp = bv + p * m;
-        for (int64_t i = 0; i < n; ++i) al[i * W + l] = ap[i];
-        for (int64_t j = 0; j < m; ++j) bl[j * W + l] = bp[j];
+  const double eps = 1e-8;
+  at::parallel_for(0, P, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> A(n * m), Q(n * m);
+    std::vector<double> sigma(m), delta(n), colSum(m);
+    for (int64_t p = begin; p < end; ++p) {
+      const float* cp = c + p * n * m;
+      const float* ap = av + p * n;
+      const float* bp = bv + p * m;
+      float* pl = out + p * n * m;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < m; ++j) {
+          A[i * m + j] = ap[i] * bp[j] == 0 ? 0.f : std::exp(-cp[i * m + j] / static_cast<float>(beta));
+          pl[i * m + j] = 1.f;
+        }
+      std::fill(sigma.begin(), sigma.end(), 1.0 / static_cast<double>(m));
+      for (int64_t it = 0; it < iterations; ++it) {
+        std::fill(colSum.begin(), colSum.end(), 0.0);
+        for (int64_t i = 0; i < n; ++i) {
+          double rowSum = 0;
+          for (int64_t j = 0; j < m; ++j) {
+            const float q = A[i * m + j] * pl[i * m + j];
+            Q[i * m + j] = q;
+            rowSum += q * sigma[j];
+          }
+          delta[i] = ap[i] / (rowSum + eps);
+        }
         for (int64_t i = 0; i < n; ++i)
-          for (int64_t j = 0; j < m; ++j) A[(i * m + j) * W + l] = ap[i] * bp[j] == 0 ? 0.f : std::exp(-cp[i * m + j] / fbeta);
-      }
-      pool::ipotLanes(W, n, m, iterations, A, al, bl, pl, sc);
-      for (int64_t l = 0; l < count; ++l) {
-        float* dst = out + (first + l) * n * m;
-        for (int64_t e = 0; e < n * m; ++e) dst[e] = pl[e * W + l];
+          for (int64_t j = 0; j < m; ++j) colSum[j] += Q[i * m + j] * delta[i];
+        for (int64_t j = 0; j < m; ++j) sigma[j] = bp[j] / (colSum[j] + eps);
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t j = 0; j < m; ++j) pl[i * m + j] = static_cast<float>(delta[i] * Q[i * m + j] * sigma[j]);
       }
     }
   });

@@ -5,7 +5,7 @@
 // leading dims, without autograd (the plan only decides assignments), and with masks so that padded
 // tokens and motifs carry no mass. `uniformOverPadding` reproduces the official code, whose uniform
 // marginals spread mass over every padded slot too (reference §12 item 5).
-import { ipotKernel, noGrad, tidy, type Tensor } from '../tensor/index.js';
+import { ipotKernelLanes, noGrad, tidy, type Tensor } from '../tensor/index.js';
 
 export interface OtOptions {
   /** [..., n] 1 for real tokens, 0 for padding (any numeric or bool dtype). */
@@ -35,9 +35,9 @@ export function ipotPlan(cost: Tensor, o: OtOptions & { beta?: number; iteration
     const a = marginals(o.rowMask, o.uniformOverPadding ?? false);   // [..., n]
     const b = marginals(o.colMask, o.uniformOverPadding ?? false);   // [..., m]
     // the native kernel keeps each plan in cache for all its iterations and solves one plan per SIMD
-    // lane (the same recurrence as ipotPlanOps below: 10 ms against 255 ms on a step's 32 × 32 plans of
-    // 61 × 7; docs/model.md)
-    return ipotKernel(cost.detach(), a, b, beta, iterations);
+    // lane, bit-identical to the scalar ipotKernel (the same recurrence as ipotPlanOps below): 10-15 ms
+    // against 255-285 ms as tensor ops and 50 ms scalar on a step's 32 × 32 plans of 61 × 7 (docs/model.md)
+    return ipotKernelLanes(cost.detach(), a, b, beta, iterations);
   });
 }
 
