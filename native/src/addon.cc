@@ -7,6 +7,7 @@ namespace orma {
 
 void registerOt(Napi::Env env, Napi::Object exports);  // ot.cc
 void registerPool(Napi::Env env, Napi::Object exports);  // pool.cc
+void registerGrouped(Napi::Env env, Napi::Object exports);  // grouped.cc
 void registerAllocator(Napi::Env env, Napi::Object exports);  // allocator.cc
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -23,6 +24,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerOptim(env, exports);
   registerOt(env, exports);
   registerPool(env, exports);
+  registerGrouped(env, exports);
   registerAllocator(env, exports);
   return exports;
 }

@@ -10,7 +10,7 @@
 // molecules of similar size (and, for very long inputs, of texts), each padded only to its own largest
 // member and bounded in elements (`ChunkOptions.budget`). Results are exact: a block computes the same
 // per-pair function, and the columns are put back in the caller's order. Measurements: docs/model.md.
-import { cat, einsum, layerNorm, noGrad, normalize, tensor, type Tensor } from '../tensor/index.js';
+import { cat, einsum, groupedPoolWeights, layerNorm, noGrad, normalize, tensor, type Tensor } from '../tensor/index.js';
 import { assignTokens, ipotPlan } from './ot.js';
 
 /** [Bt, Bm] = sent [Bt, D] · mol [Bm, D]ᵀ (with `cosine`, of the L2-normalised vectors). */
@@ -139,9 +139,18 @@ function pairScore(u: Tensor, v: Tensor, cosine = false): Tensor {
 
 /**
  * v = LN₀(Σ_t norm(G_t)) for every pair of a block: sim [bt, bm, n, k] (queries · keys), qm [bt, 1|bm, n]
- * float mask of real queries, keys [bm, k, D], kMask [bm, k]. Returns [bt, bm, D].
+ * float mask of real queries, keys [bm, k, D], kMask [bm, k]. Returns [bt, bm, D]. The pooled weights
+ * Σ_t w_t / ‖G_t‖ come from one native op with its own backward (`groupedPoolWeights`, the same
+ * function as the tensor ops of `groupedKeyVectorsOps` below, in one pass per pair instead of ~30).
  */
 function groupedKeyVectors(sim: Tensor, qm: Tensor, keys: Tensor, kMask: Tensor): Tensor {
+  const gram = keys.matmul(keys.transpose(1, 2));                                // [bm, k, k]
+  const pooledWeights = groupedPoolWeights(sim, gram.unsqueeze(0), qm, kMask.unsqueeze(0));   // [bt, bm, k]
+  return ln0(einsum('abk,bkd->abd', pooledWeights, keys));
+}
+
+/** groupedKeyVectors as tensor ops: the reference the native op is tested against. */
+export function groupedKeyVectorsOps(sim: Tensor, qm: Tensor, keys: Tensor, kMask: Tensor): Tensor {
   const real = kMask.unsqueeze(0).unsqueeze(2);                                  // [1, bm, 1, k]
   // Min-max over the real keys, then W = S / ΣS. The divisor (max − min + δ) is the same for every key of
   // a row, so it cancels in the row normalisation and is not computed; +δ keeps a query whose keys all

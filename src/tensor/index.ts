@@ -9,6 +9,7 @@ export { noGrad, enableGrad, isGradEnabled } from './autograd.js';
 export { Adam, AdamW, clipGradNorm, type ParamGroup, type AdamOptions, type OptimizerState } from './optim.js';
 export { LRScheduler, linearWarmupDecay, cosineWithWarmup, constant, type Schedule } from './schedule.js';
 export { ipotKernel } from './transport.js';
+export { groupedPoolWeights } from './grouped.js';
 export { poolLanes, ipotKernelLanes, localPoolScores, midPoolScores, type MidPoolOptions } from './pool.js';
 export { saveSafetensors, loadSafetensors, type SafetensorsFile } from './safetensors.js';
 export { loadTorchCheckpoint, isTorchCheckpoint, type TorchCheckpoint, type SkippedEntry } from './torch-checkpoint.js';
