@@ -36,7 +36,7 @@ export function ipotPlan(cost: Tensor, o: OtOptions & { beta?: number; iteration
     const b = marginals(o.colMask, o.uniformOverPadding ?? false);   // [..., m]
     // the native kernel keeps each plan in cache for all its iterations and solves one plan per SIMD
     // lane, bit-identical to the scalar ipotKernel (the same recurrence as ipotPlanOps below): 10-15 ms
-    // against 255-285 ms as tensor ops and 50 ms scalar on a step's 32 × 32 plans of 61 × 7 (docs/model.md)
+    // against 255-285 ms as tensor ops and ~50 ms scalar on a step's ~1,000 plans of 61 × 7 (docs/model.md)
     return ipotKernelLanes(cost.detach(), a, b, beta, iterations);
   });
 }
