@@ -141,7 +141,7 @@ function pairScore(u: Tensor, v: Tensor, cosine = false): Tensor {
  * v = LN₀(Σ_t norm(G_t)) for every pair of a block: sim [bt, bm, n, k] (queries · keys), qm [bt, 1|bm, n]
  * float mask of real queries, keys [bm, k, D], kMask [bm, k]. Returns [bt, bm, D]. The pooled weights
  * Σ_t w_t / ‖G_t‖ come from one native op with its own backward (`groupedPoolWeights`, the same
- * function as the tensor ops of `groupedKeyVectorsOps` below, in one pass per pair instead of ~30).
+ * function as the tensor ops of `groupedKeyVectorsOps` below, as one autograd node instead of ~30 ops).
  */
 function groupedKeyVectors(sim: Tensor, qm: Tensor, keys: Tensor, kMask: Tensor): Tensor {
   const gram = keys.matmul(keys.transpose(1, 2));                                // [bm, k, k]

@@ -1,6 +1,7 @@
 // The pooled key weights of ORMA's grouped (SPARC-style) scores as one native op with its own backward
 // (native/src/grouped.cc): as tensor ops the chain is ~30 passes and autograd nodes over
-// [texts, molecules, tokens, keys] blocks per step; fused, one pass each way per pair.
+// [texts, molecules, tokens, keys] blocks per step; here one native pass each way for the O(n·k) part,
+// batched products for the Gram terms, and a single autograd node.
 import { native } from './native.js';
 import { tidy } from './scope.js';
 import { wrap, type Tensor } from './tensor.js';
