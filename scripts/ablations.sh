@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # The training ablations of docs/results.md: the default model's recipe (docs/runs/2026-12-01b/orma.json)
-# with one change each, every run on the same data and batch order for the same number of training pairs
-# (EPOCHS, 0.63 by default: 719 steps at batch 32, the recipe's schedule shape with its warm-up scaled to
-# WARMUP steps), selected and compared on the validation splits only (the selection slice; never ChEBI-20
-# test). An equal *step* budget, not wall-clock, so that runs made in different sessions, at different
-# engine speeds or side by side stay comparable; each run's minutes are in its summary. Runs are
-# resumable: a finished run (summary.json) is skipped, an interrupted one is resumed with --resume.
+# with one change each, every run on the same data and batch order for the same number of steps (STEPS,
+# 719 by default: 0.63 epochs at batch 32, the recipe's schedule shape with its warm-up scaled to WARMUP
+# steps; batch64 makes half as many steps of twice the pairs, extras the same steps over a larger set),
+# selected and compared on the validation splits only (the selection slice; never ChEBI-20 test). An equal
+# *step* budget, not wall-clock, so that runs made in different sessions, at different engine speeds or
+# side by side stay comparable; each run's minutes are in its summary. Runs are resumable: a finished run
+# (summary.json) is skipped, an interrupted one is resumed with --resume. The mlm row first pre-trains its
+# text encoder with masked-language modelling (MLM_EPOCHS epochs over the same training texts, the evaluation
+# molecules' texts excluded) into $OUT/mlm-text, then starts from it (model.textInit).
 #   LANES=2 bash scripts/ablations.sh [NAME ...]   # LANES runs side by side, 2/LANES threads each
 #   node scripts/ablation-table.mjs runs/ablations # the table, from each run's metrics.jsonl
 set -euo pipefail
 BASE=docs/runs/2026-12-01b/orma.json
 OUT=${OUT:-runs/ablations}
-EPOCHS=${EPOCHS:-0.63}; WARMUP=${WARMUP:-50}; LANES=${LANES:-1}
+STEPS=${STEPS:-719}; WARMUP=${WARMUP:-50}; LANES=${LANES:-1}; MLM_EPOCHS=${MLM_EPOCHS:-2}
+D=../shared/data
+SOURCES="\"$D/chebi20/train.tsv.gz\",\"$D/pcdes/train.tsv.gz\",\"$D/chebi20/validation.tsv\""
 MOL='{"hidden":256,"layers":3,"dropout":0.1'
 declare -A RUNS=(
   [full]=""
@@ -25,21 +30,37 @@ declare -A RUNS=(
   [no-brics-none]="model.featurizer={\"noBricsFallback\":\"none\",\"downwardEdges\":false}"
   [downward]="model.featurizer={\"noBricsFallback\":\"rings\",\"downwardEdges\":true}"
   [gine]="model.orma={\"molecule\":${MOL},\"conv\":\"gine\"}}"
-  [batch64]="optim.batchSize=64"
+  [batch64]="optim.batchSize=64 optim.steps=$(((STEPS + 1) / 2))"
   [mol2vec]="model.atoms.input=mol2vec"
+  [extras]="data.sources=[$SOURCES,\"$D/extra/gitmol_igcdata_toy.tsv.gz\",\"$D/extra/pubchem324k_icma.tsv.gz\"]"
+  [mlm]="model.textInit=$OUT/mlm-text"
 )
-ORDER=(full global global+local global+mid mol2vec gine no-brics-none downward batch64 argmin detached same-slot fixed-scale)
+ORDER=(full global global+local global+mid mol2vec gine no-brics-none downward batch64 argmin detached same-slot fixed-scale extras mlm)
 NAMES=("$@"); [[ ${#NAMES[@]} -gt 0 ]] || NAMES=("${ORDER[@]}")
 for name in "${NAMES[@]}"; do [[ -v RUNS[$name] ]] || { echo "ablations: unknown run '$name' (known: ${ORDER[*]})" >&2; exit 2; }; done
 mkdir -p "$OUT"
+# the mlm row's text encoder: the recipe's BERT sizes, MLM on the training texts (the recipe's sources; every
+# evaluated or selection split's molecules excluded, as the ORMA runs exclude them)
+pretrain() {
+  [[ -f $OUT/mlm-text/config.json ]] && return 0
+  local resume=(); [[ -d $OUT/mlm-text/checkpoint ]] && resume=(--resume)
+  echo "== mlm-text: MLM pre-training, $MLM_EPOCHS epochs, $(date +%T)" >&2
+  echo '{"hidden":256,"layers":4,"heads":4,"ffn":1024,"maxPositions":512,"dropout":0.1}' > "$OUT/mlm-text.json"
+  ORMA_NUM_THREADS=$THREADS node bin/orma.js pretrain-text --config "$OUT/mlm-text.json" --vocab docs/runs/2026-12-01/vocab.txt \
+    --data $D/chebi20/train.tsv.gz --data $D/pcdes/train.tsv.gz --data $D/chebi20/validation.tsv --allow-eval-text \
+    --exclude $D/chebi20/test.tsv --exclude $D/chebi20/selection.tsv --exclude $D/pcdes/validation.tsv --exclude $D/pcdes/test_molecules.tsv \
+    --epochs "$MLM_EPOCHS" --warmup 200 --out "$OUT/mlm-text" "${resume[@]}" --quiet 2> "$OUT/mlm-text.log"
+}
+THREADS=$((2 / LANES > 0 ? 2 / LANES : 1))
 run() {
   local name=$1 dir="$OUT/$1" resume=()
   if [[ -f $dir/summary.json ]]; then echo "== $name: done" >&2; return 0; fi
+  if [[ $name == mlm ]]; then pretrain || { echo "ablations: MLM pre-training failed, see $OUT/mlm-text.log" >&2; return 1; }; fi
   [[ -d $dir/last ]] && resume=(--resume)
-  echo "== $name (${RUNS[$name]:-the recipe as is}), $EPOCHS epochs, $(date +%T)" >&2
+  echo "== $name (${RUNS[$name]:-the recipe as is}), $STEPS steps, $(date +%T)" >&2
   # shellcheck disable=SC2086
-  ORMA_NUM_THREADS=$((2 / LANES > 0 ? 2 / LANES : 1)) node bin/orma.js train --config "$BASE" --out "$dir" "${resume[@]}" \
-    optim.epochs=$EPOCHS optim.warmup=$WARMUP run.validateEverySteps=360 ${RUNS[$name]} 2> "$dir.log" \
+  ORMA_NUM_THREADS=$THREADS node bin/orma.js train --config "$BASE" --out "$dir" "${resume[@]}" \
+    optim.steps=$STEPS optim.warmup=$WARMUP run.validateEverySteps=360 ${RUNS[$name]} 2> "$dir.log" \
     || { echo "ablations: $name failed, see $dir.log" >&2; return 1; }
 }
 lane() { local i; for ((i = $1; i < ${#NAMES[@]}; i += LANES)); do run "${NAMES[$i]}" || return 1; done; }

@@ -38,6 +38,7 @@ export const TRAIN_DEFAULTS = {
     schedule: 'cosine' as 'cosine' | 'linear' | 'constant',
     clip: 1.0,
     epochs: 10,
+    steps: null as number | null,        // the schedule's length in steps, in place of epochs (equal-step comparisons across data sets)
     budgetMinutes: null as number | null, // fit the schedule's length to a wall-clock budget
     // with a budget, what the decay follows: 'time' (the share of the budget used: ends at zero whatever the
     // machine's load, but a resumed run is no longer bit-identical) or 'steps' (fixed after calibration)
@@ -90,6 +91,7 @@ export const TrainConfigSchema = strict({
     schedule: Type.Union([Type.Literal('cosine'), Type.Literal('linear'), Type.Literal('constant')]),
     clip: Num({ minimum: 0 }),
     epochs: Num({ exclusiveMinimum: 0 }),
+    steps: Type.Union([Int({ minimum: 1 }), Type.Null()]),
     budgetMinutes: Type.Union([Num({ exclusiveMinimum: 0 }), Type.Null()]),
     budgetClock: Type.Union([Type.Literal('time'), Type.Literal('steps')]),
   }),

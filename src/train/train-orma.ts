@@ -171,7 +171,7 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
   const stepsPerEpoch = Math.floor(train.pairs.length / c.optim.batchSize);
   const fingerprint = JSON.stringify({ model: c.model, data: c.data, optim: c.optim, seed: c.run.seed });
   let state: TrainerState = {
-    step: 0, epoch: 0, batchInEpoch: 0, totalSteps: Math.max(1, Math.round(c.optim.epochs * stepsPerEpoch)), calibrated: c.optim.budgetMinutes === null || c.optim.budgetClock === 'time',
+    step: 0, epoch: 0, batchInEpoch: 0, totalSteps: c.optim.steps ?? Math.max(1, Math.round(c.optim.epochs * stepsPerEpoch)), calibrated: c.optim.budgetMinutes === null || c.optim.budgetClock === 'time',
     elapsedSeconds: 0, lastValidationSeconds: -Infinity, lastValidationStep: -1, validationSeconds: 0, best: null, skippedSteps: 0, fingerprint,
   };
   if (resumeFrom) {

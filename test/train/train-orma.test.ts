@@ -154,10 +154,21 @@ test('a wall-clock budget ends the run on time with the learning rate decayed to
   assert.ok(steps.every((s, i) => i < 6 || s.lr <= steps[i - 1]!.lr), 'the lr rose after the warm-up');
 });
 
+test('optim.steps fixes the schedule\'s length in steps, whatever the epochs', async () => {
+  const out = join(tmp, 'steps');
+  const r = await trainOrma({ config: tinyConfig(['optim.epochs=1000', 'optim.steps=7', 'optim.warmup=2', 'run.validateEverySteps=1000']), out, ...quiet });
+  assert.equal(r.finished, true);
+  assert.equal(r.steps, 7);
+  const lrs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; lr: number }).filter((l) => l.type === 'step').map((l) => l.lr);
+  assert.equal(lrs.length, 7);
+  assert.ok(lrs[6]! < 0.1 * 3e-3, `the cosine ends near 0 at step 7: lr ${lrs[6]}`);
+});
+
 test('config errors name the field', () => {
   const bad = (overrides: string[], pattern: RegExp) => assert.throws(() => tinyConfig(overrides), (e: Error) => e instanceof ConfigError && pattern.test(e.message));
   bad(['optim.lr=-1'], /optim\.lr: .*(greater|>)/);
   bad(['optim.batchSize=2.5'], /optim\.batchSize: .*integer/i);
+  bad(['optim.steps=0'], /optim\.steps/);
   bad(['optim.schedul=cosine'], /optim.*schedul/);
   bad(['model.preset=fancy'], /model\.preset/);
   bad(['data.sources=[]'], /data\.sources/);

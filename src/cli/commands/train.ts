@@ -12,7 +12,7 @@ Trains an ORMA model. FILE is JSON with four sections, every field optional but 
   data   {sources: [pair files], exclude: [files whose molecules are dropped from every source],
           excludeBenchmarks: [chebi20_test, chebi20_selection, pcdes_validation, pcdes_test] (the default),
           validation: [{name, file}] (their molecules are excluded from training too), cache: DIR}
-  optim  {batchSize, lr, textLr, weightDecay, warmup, schedule: cosine|linear|constant, clip, epochs, budgetMinutes}
+  optim  {batchSize, lr, textLr, weightDecay, warmup, schedule: cosine|linear|constant, clip, epochs | steps, budgetMinutes}
   run    {seed, validateEveryMinutes | validateEverySteps, checkpointEverySteps, rerank, selectOn: fused|global}
 Overrides address fields by path: optim.lr=1e-4 model.orma.logitScale=official data.sources='["a.tsv"]'.
 
