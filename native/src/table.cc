@@ -1,6 +1,7 @@
 // The tensor handle table, argument conversion, error translation and runtime settings.
 #include "engine.h"
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <algorithm>
 #include <iterator>
 #include <sstream>
@@ -216,6 +217,19 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
   });
   registerOp(env, exports, "parallelInfo", [](const Napi::CallbackInfo& info) -> Napi::Value {
     return Napi::String::New(info.Env(), at::get_parallel_info());
+  });
+  // OpenBLAS's kernel family (Haswell, SkylakeX, ...), from the already-loaded library at this path (RTLD_NOLOAD:
+  // nothing new is loaded; libtorch's dependencies are not in the global symbol scope, so ask the library itself).
+  // Empty when the library is not OpenBLAS or not loaded.
+  registerOp(env, exports, "blasCoreName", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    const std::string path = info[0].As<Napi::String>().Utf8Value();
+    std::string name;
+    if (void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+      using CoreName = char* (*)();
+      if (auto fn = reinterpret_cast<CoreName>(dlsym(lib, "openblas_get_corename"))) name = fn();
+      dlclose(lib);
+    }
+    return Napi::String::New(info.Env(), name);
   });
   registerOp(env, exports, "cudaAvailable", [](const Napi::CallbackInfo& info) -> Napi::Value {
     return Napi::Boolean::New(info.Env(), at::hasCUDA());

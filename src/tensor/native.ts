@@ -19,6 +19,8 @@ export interface NativeEngine {
   getNumThreads(): number;
   manualSeed(seed: number): void;
   parallelInfo(): string;
+  /** OpenBLAS's kernel family from the loaded library at `path` ('' if none). */
+  blasCoreName(path: string): string;
   cudaAvailable(): boolean;
   allocatorStats(): { allocatedBytes: number; cachedBytes: number; peakBytes: number; cacheHits: number; cacheMisses: number };
   emptyCache(): void;

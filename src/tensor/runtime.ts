@@ -53,6 +53,11 @@ export interface BlasInfo {
   /** The BLAS library file libtorch resolved at run time. */
   library: string;
   kind: 'openblas' | 'reference' | 'mkl' | 'blis' | 'unknown';
+  /**
+   * OpenBLAS's kernel family (`Haswell`, `SkylakeX`, …: what OPENBLAS_CORETYPE or its CPU detection chose);
+   * null for other libraries. On AVX-512 CPUs SkylakeX kernels are much faster than Haswell's (docs/engine.md, "AVX-512").
+   */
+  core: string | null;
 }
 
 /** Which BLAS this process loaded. Debian resolves libblas.so.3 through alternatives: the reference BLAS is far slower (docs/engine.md, "BLAS"). */
@@ -61,16 +66,18 @@ export function blasInfo(): BlasInfo {
   try {
     maps = readFileSync('/proc/self/maps', 'utf8');
   } catch {
-    return { library: 'unknown (no /proc/self/maps)', kind: 'unknown' };
+    return { library: 'unknown (no /proc/self/maps)', kind: 'unknown', core: null };
   }
   const libs = [...new Set(maps.split('\n').map((l) => l.split(/\s+/)[5] ?? '').filter((p) => /lib(open)?blas|libmkl|libblis/.test(p)))];
   const lib = libs.find((p) => /blas|mkl|blis/.test(p)) ?? '';
-  if (!lib) return { library: 'none found', kind: 'unknown' };
+  if (!lib) return { library: 'none found', kind: 'unknown', core: null };
   let real = lib;
   try { real = realpathSync(lib); } catch { /* keep the mapped name */ }
   const all = libs.join(' ');
   const kind = /openblas/.test(all) ? 'openblas' : /mkl/.test(all) ? 'mkl' : /blis/.test(all) ? 'blis' : /\/blas\/libblas|libblas\.so/.test(real) ? 'reference' : 'unknown';
-  return { library: real, kind };
+  const openblas = libs.find((p) => /openblas/.test(p));
+  const core = kind === 'openblas' && openblas ? native.blasCoreName(openblas) || null : null;
+  return { library: real, kind, core };
 }
 
 /** Throws when libtorch runs on the reference BLAS (the silent slowdown of docs/engine.md, "BLAS"). */

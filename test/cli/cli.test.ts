@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
+import { blasAdvice } from '../../src/cli/commands/info.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'orma.js');
 
@@ -27,6 +28,15 @@ test('help lists the commands; unknown commands and flags are usage errors (exit
   const badFlag = orma(['info', '--bogus']);
   assert.equal(badFlag.code, 2);
   assert.match(badFlag.stderr, /orma info: Unknown option '--bogus'/);
+});
+
+test('orma info names the BLAS kernels, and hints at SkylakeX only for an AVX-512 CPU on AVX2 kernels', () => {
+  const r = orma(['info', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout) as { blas: { kind: string; core: string | null }; avx512: boolean; hint: string | null };
+  assert.equal(info.hint, blasAdvice(info.blas.core, info.avx512));
+  assert.match(blasAdvice('Haswell', true) ?? '', /AVX-512 .*Haswell kernels.*OPENBLAS_CORETYPE=SkylakeX/);
+  for (const [core, avx512] of [['SkylakeX', true], ['Cooperlake', true], ['Haswell', false], [null, true]] as const) assert.equal(blasAdvice(core, avx512), null, `${core} ${avx512}`);
 });
 
 test('orma bench NAME --help prints the benchmark\'s header (what it measures, its options) without running it', () => {

@@ -10,6 +10,11 @@ test('libtorch runs on an optimized BLAS, not the reference one (the silent 10-1
   assert.notEqual(info.kind, 'reference', `reference BLAS in use: ${info.library}`);
   assert.ok(['openblas', 'mkl', 'blis'].includes(info.kind), `unexpected BLAS: ${JSON.stringify(info)}`);
   assert.doesNotThrow(assertFastBlas);
+  // OpenBLAS names its kernel family, the one OPENBLAS_CORETYPE forces when it is set
+  if (info.kind === 'openblas') {
+    assert.match(info.core ?? '', /^[A-Za-z0-9]+$/, `core ${info.core}`);
+    if (process.env.OPENBLAS_CORETYPE) assert.equal(info.core!.toLowerCase(), process.env.OPENBLAS_CORETYPE.toLowerCase());
+  } else assert.equal(info.core, null);
 });
 
 test('threads: default from the CPUs available (or ORMA_NUM_THREADS), setNumThreads validates', () => {
