@@ -3,6 +3,7 @@
 // [texts, molecules, tokens, keys] blocks per step; here one native pass each way for the O(n·k) part,
 // batched products for the Gram terms, and a single autograd node.
 import { native } from './native.js';
+import { problems } from './problems.js';
 import { tidy } from './scope.js';
 import { wrap, type Tensor } from './tensor.js';
 
@@ -14,9 +15,9 @@ import { wrap, type Tensor } from './tensor.js';
  */
 export function groupedPoolWeights(sim: Tensor, gram: Tensor, qm: Tensor, km: Tensor): Tensor {
   return tidy(() => {
-    const lead = sim.shape.slice(0, -2), n = sim.size(-2), k = sim.size(-1);
-    const x = lead.reduce((a, b) => a * b, 1), dtype = sim.dtype as 'float32';
-    const flat = (t: Tensor, ...tail: number[]) => t.to(dtype).expand(...lead, ...tail).reshape(x, ...tail);
-    return wrap(native.groupedPoolWeights(sim.reshape(x, n, k).handle, flat(gram, k, k).handle, flat(qm, n).handle, flat(km, k).handle)).reshape(...lead, k);
+    const n = sim.size(-2), k = sim.size(-1), dtype = sim.dtype as 'float32';
+    const { lead, flat } = problems(sim, 2);
+    const same = (t: Tensor, ...tail: number[]) => flat(t.to(dtype), ...tail);
+    return wrap(native.groupedPoolWeights(flat(sim, n, k).handle, same(gram, k, k).handle, same(qm, n).handle, same(km, k).handle)).reshape(...lead, k);
   });
 }

@@ -2,6 +2,7 @@
 // (text, molecule) pairs at their real sizes, from ragged inputs (rows and columns cut by offsets).
 // No autograd. The model-level function is src/model/pool-scores.ts; these are its building blocks.
 import { native } from './native.js';
+import { problems } from './problems.js';
 import { tidy } from './scope.js';
 import { wrap, type Tensor } from './tensor.js';
 
@@ -16,11 +17,8 @@ export function poolLanes(): number {
  */
 export function ipotKernelLanes(cost: Tensor, a: Tensor, b: Tensor, beta: number, iterations: number, lanes = 0): Tensor {
   return tidy(() => {
-    const shape = cost.shape, lead = shape.slice(0, -2);
-    const n = shape[shape.length - 2]!, m = shape[shape.length - 1]!;
-    const p = lead.reduce((x, y) => x * y, 1);
-    const flat = (x: Tensor, k: number) => x.expand(...lead, k).reshape(p, k);
-    return wrap(native.ipotPlanLanes(cost.reshape(p, n, m).handle, flat(a, n).handle, flat(b, m).handle, beta, iterations, lanes)).reshape(...shape);
+    const n = cost.size(-2), m = cost.size(-1), { flat } = problems(cost, 2);
+    return wrap(native.ipotPlanLanes(flat(cost, n, m).handle, flat(a, n).handle, flat(b, m).handle, beta, iterations, lanes)).reshape(...cost.shape);
   });
 }
 

@@ -1,6 +1,7 @@
 // Native optimal-transport kernels (native/src/ot.cc): solvers over many small problems at once,
 // each kept in cache for all its iterations. No autograd: plans are for decisions, not gradients.
 import { native } from './native.js';
+import { problems } from './problems.js';
 import { tidy } from './scope.js';
 import { wrap, type Tensor } from './tensor.js';
 
@@ -11,10 +12,7 @@ import { wrap, type Tensor } from './tensor.js';
  */
 export function ipotKernel(cost: Tensor, a: Tensor, b: Tensor, beta: number, iterations: number): Tensor {
   return tidy(() => {
-    const shape = cost.shape, lead = shape.slice(0, -2);
-    const n = shape[shape.length - 2]!, m = shape[shape.length - 1]!;
-    const p = lead.reduce((x, y) => x * y, 1);
-    const flat = (x: Tensor, k: number) => x.expand(...lead, k).reshape(p, k);
-    return wrap(native.ipotPlan(cost.reshape(p, n, m).handle, flat(a, n).handle, flat(b, m).handle, beta, iterations)).reshape(...shape);
+    const n = cost.size(-2), m = cost.size(-1), { flat } = problems(cost, 2);
+    return wrap(native.ipotPlan(flat(cost, n, m).handle, flat(a, n).handle, flat(b, m).handle, beta, iterations)).reshape(...cost.shape);
   });
 }
