@@ -9,7 +9,7 @@ OUT=${3:-docs/results}
 DATA=../shared/data
 mkdir -p "$OUT"
 # each report's per-query ranks go beside it (NAME.ranks.tsv) for the Hits@k curves
-ev() { local name=$1; shift; echo "== $name" >&2; /usr/bin/time -f "$name: %e s, peak RSS %M KB" node bin/orma.js eval --model "$MODEL" --json --ranks "$OUT/$name.ranks.tsv" "$@" > "$OUT/$name.json.tmp" && mv "$OUT/$name.json.tmp" "$OUT/$name.json"; }
+ev() { local name=$1; shift; echo "== $name" >&2; /usr/bin/time -f "$name: %e s (user %U s, system %S s), peak RSS %M KB" node bin/orma.js eval --model "$MODEL" --json --ranks "$OUT/$name.ranks.tsv" "$@" > "$OUT/$name.json.tmp" && mv "$OUT/$name.json.tmp" "$OUT/$name.json"; }
 if [[ $WHAT == validation || $WHAT == all ]]; then
   ev selection-rerank50   --data $DATA/chebi20/selection.tsv --score rerank:50
   ev selection-global     --data $DATA/chebi20/selection.tsv --score global
