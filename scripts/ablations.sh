@@ -16,7 +16,10 @@ BASE=docs/runs/2026-12-01b/orma.json
 OUT=${OUT:-runs/ablations}
 STEPS=${STEPS:-719}; WARMUP=${WARMUP:-50}; LANES=${LANES:-1}; MLM_EPOCHS=${MLM_EPOCHS:-2}
 D=../shared/data
-SOURCES="\"$D/chebi20/train.tsv.gz\",\"$D/pcdes/train.tsv.gz\",\"$D/chebi20/validation.tsv\""
+# a field of the recipe (a.b.c; strings as they are, the rest as JSON), so that the rows below change only what they name
+recipe() { node -e 'const v = process.argv[2].split(".").reduce((o, k) => o[k], JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")));
+  console.log(typeof v === "string" ? v : JSON.stringify(v))' "$BASE" "$1"; }
+SOURCES=$(recipe data.sources); SOURCES=${SOURCES:1:-1}
 MOL='{"hidden":256,"layers":3,"dropout":0.1'
 declare -A RUNS=(
   [full]=""
@@ -39,17 +42,17 @@ ORDER=(full global global+local global+mid mol2vec gine no-brics-none downward b
 NAMES=("$@"); [[ ${#NAMES[@]} -gt 0 ]] || NAMES=("${ORDER[@]}")
 for name in "${NAMES[@]}"; do [[ -v RUNS[$name] ]] || { echo "ablations: unknown run '$name' (known: ${ORDER[*]})" >&2; exit 2; }; done
 mkdir -p "$OUT"
-# the mlm row's text encoder: the recipe's BERT sizes, MLM on the training texts (the recipe's sources; every
-# evaluated or selection split's molecules excluded, as the ORMA runs exclude them)
+# the mlm row's text encoder: the recipe's BERT sizes and vocabulary, MLM on exactly the recipe's training
+# texts (scripts/training-texts.mjs applies the same leakage rule as `orma train`), dropout 0.1 in the layers
 pretrain() {
   [[ -f $OUT/mlm-text/config.json ]] && return 0
   local resume=(); [[ -d $OUT/mlm-text/checkpoint ]] && resume=(--resume)
   echo "== mlm-text: MLM pre-training, $MLM_EPOCHS epochs, $(date +%T)" >&2
-  echo '{"hidden":256,"layers":4,"heads":4,"ffn":1024,"maxPositions":512,"dropout":0.1}' > "$OUT/mlm-text.json"
-  ORMA_NUM_THREADS=$THREADS node bin/orma.js pretrain-text --config "$OUT/mlm-text.json" --vocab docs/runs/2026-12-01/vocab.txt \
-    --data $D/chebi20/train.tsv.gz --data $D/pcdes/train.tsv.gz --data $D/chebi20/validation.tsv --allow-eval-text \
-    --exclude $D/chebi20/test.tsv --exclude $D/chebi20/selection.tsv --exclude $D/pcdes/validation.tsv --exclude $D/pcdes/test_molecules.tsv \
-    --epochs "$MLM_EPOCHS" --warmup 200 --out "$OUT/mlm-text" "${resume[@]}" --quiet 2> "$OUT/mlm-text.log"
+  [[ -f $OUT/mlm-texts.txt ]] || { node scripts/training-texts.mjs "$BASE" "$OUT/mlm-texts.txt.tmp" 2>> "$OUT/mlm-text.log" && mv "$OUT/mlm-texts.txt.tmp" "$OUT/mlm-texts.txt"; }
+  recipe model.text | node -e 'const { embeddingDropout, ...t } = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    console.log(JSON.stringify({ ...t, dropout: 0.1 }))' > "$OUT/mlm-text.json"
+  ORMA_NUM_THREADS=$THREADS node bin/orma.js pretrain-text --config "$OUT/mlm-text.json" --vocab "$(recipe model.vocab)" \
+    --data "$OUT/mlm-texts.txt" --epochs "$MLM_EPOCHS" --warmup 200 --out "$OUT/mlm-text" "${resume[@]}" --quiet 2>> "$OUT/mlm-text.log"
 }
 THREADS=$((2 / LANES > 0 ? 2 / LANES : 1))
 run() {
