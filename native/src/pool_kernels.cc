@@ -478,20 +478,27 @@ __attribute__((always_inline)) inline void localPairsT(int64_t begin, int64_t en
 }
 
 // Token → motif assignments of the lanes of a plan [n·m·W] (lane-interleaved): per lane and real token, the
-// motif of largest (official: smallest) mass, the first on ties, a NaN counting as the extreme (torch's
-// argmax / argmin). assign[l·n + i] for lanes l < count and tokens i < ns[l].
+// first motif whose mass is within kTieTolerance of the largest (official: smallest) one, a NaN counting as
+// the extreme: src/model/ot.ts assignTokens, whose comment says why near-ties go to the first motif.
+// assign[l·n + i] for lanes l < count and tokens i < ns[l].
+constexpr float kTieTolerance = 1e-3f;
+
 __attribute__((always_inline)) inline void assignLanes(const float* plan, int W, int count, const int64_t* ns, int64_t n, int64_t m, bool argmin,
                                                        int32_t* assign) {
+  const float slack = argmin ? 1.f + kTieTolerance : 1.f - kTieTolerance;
   if (W == 8) {
     for (int64_t i = 0; i < n; ++i) {
       const float* row = plan + i * m * 8;
       f8 best = load8(row);
-      i8 at = i8{} * 0;
       for (int64_t j = 1; j < m; ++j) {
         const f8 x = load8(row + j * 8);
-        const i8 take = ((argmin ? x < best : x > best) | (x != x)) & (best == best);
-        best = take ? x : best;
-        at = take ? (i8{} * 0 + static_cast<int32_t>(j)) : at;
+        best = (((argmin ? x < best : x > best) | (x != x)) & (best == best)) ? x : best;
+      }
+      const f8 bar = best * slack;   // NaN when the row has one: then only a NaN qualifies
+      i8 at = i8{} * 0;
+      for (int64_t j = m - 1; j >= 0; --j) {   // downwards: the first qualifying motif is written last
+        const f8 x = load8(row + j * 8);
+        at = ((argmin ? x <= bar : x >= bar) | (x != x)) ? (i8{} * 0 + static_cast<int32_t>(j)) : at;
       }
       for (int l = 0; l < count; ++l) if (i < ns[l]) assign[l * n + i] = at[l];
     }
@@ -500,14 +507,18 @@ __attribute__((always_inline)) inline void assignLanes(const float* plan, int W,
   for (int l = 0; l < count; ++l) {
     for (int64_t i = 0; i < ns[l]; ++i) {
       const float* row = plan + i * m * W + l;
-      int32_t best = 0;
-      float bv = row[0];
-      for (int64_t j = 1; j < m; ++j) {
+      float best = row[0];
+      for (int64_t j = 1; j < m && !std::isnan(best); ++j) {
         const float x = row[j * W];
-        if (std::isnan(bv)) break;
-        if (std::isnan(x) || (argmin ? x < bv : x > bv)) { bv = x; best = static_cast<int32_t>(j); }
+        if (std::isnan(x) || (argmin ? x < best : x > best)) best = x;
       }
-      assign[l * n + i] = best;
+      const float bar = best * slack;
+      int32_t at = 0;
+      for (int64_t j = 0; j < m; ++j) {
+        const float x = row[j * W];
+        if (std::isnan(x) || (argmin ? x <= bar : x >= bar)) { at = static_cast<int32_t>(j); break; }
+      }
+      assign[l * n + i] = at;
     }
   }
 }

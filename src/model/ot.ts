@@ -93,14 +93,28 @@ function pairMask(rowMask: Tensor, colMask: Tensor): Tensor {
 }
 
 /**
+ * Masses within this fraction of a row's best count as tied, and ties go to the first motif. Identical
+ * motifs (the two methoxy groups of an acetal) get equal masses in exact arithmetic, but the cost GEMM's
+ * blocking depends on the batch's shape and on OpenBLAS's kernel family, which left them 1e-7 to 2e-5
+ * apart (measured): a plain argmax then gave tokens to either copy by rounding noise, and a molecule's
+ * fused score depended on which molecules shared its batch. The pool scorer (native/src/pool_kernels.cc,
+ * kTieTolerance) uses the same rule.
+ */
+export const OT_TIE_TOLERANCE = 1e-3;
+
+/**
  * Hard token → motif assignment from a plan [..., n, m]: the motif with the largest mass ('argmax', the
  * paper's intent) or, as the official code does, the smallest ('argmin', reference §12 item 2), where
- * the official code also sets padded entries to 1 first. Returns int64 [..., n].
+ * the official code also sets padded entries to 1 first; the first motif among near-ties
+ * (OT_TIE_TOLERANCE), and the first NaN if a row has one. Returns int64 [..., n].
  */
 export function assignTokens(plan: Tensor, pick: 'argmax' | 'argmin' = 'argmax', o?: OtOptions): Tensor {
-  return noGrad(() => {
-    if (pick === 'argmax') return plan.argmax(-1);
-    const padded = o ? pairMask(o.rowMask, o.colMask).eq(0) : null;
-    return (padded ? plan.maskedFill(padded, 1) : plan).argmin(-1);
-  });
+  return noGrad(() => tidy(() => {
+    const padded = pick === 'argmin' && o ? pairMask(o.rowMask, o.colMask).eq(0) : null;
+    const p = padded ? plan.maskedFill(padded, 1) : plan;
+    const best = (pick === 'argmax' ? p.max(-1, true) : p.min(-1, true)).values;
+    const near = pick === 'argmax' ? p.ge(best.mul(1 - OT_TIE_TOLERANCE)) : p.le(best.mul(1 + OT_TIE_TOLERANCE));
+    // argmax returns the first of equal maxima: the first candidate
+    return near.logicalOr(p.isnan()).to('float32').argmax(-1);
+  }));
 }

@@ -81,3 +81,20 @@ test('the native IPOT kernel equals IPOT written as tensor ops, masked and offic
     }
   }
 }));
+
+test('near-ties go to the first motif, whatever rounding noise says; a NaN still wins', () => tidy(() => {
+  // masses 1e-5 apart (relative): the cost GEMM's blocking leaves identical motifs that far apart
+  const plan = tensor([[[0.2, 0.5, 0.1, 0.500005],
+                        [0.500005, 0.1, 0.5, 0.2],
+                        [0.3, 0.2, 0.29, 0.1],
+                        [0.01, 0.0100001, 0.5, 0.02],
+                        [0.1, NaN, 0.5, NaN],
+                        [0, 0, 0, 0]]]);
+  assert.deepEqual(assignTokens(plan, 'argmax').toNumbers(), [1, 0, 0, 2, 1, 0]);
+  assert.deepEqual(assignTokens(plan, 'argmin').toNumbers(), [2, 1, 3, 0, 1, 0]);
+  // real differences beyond the tolerance decide as before
+  assert.deepEqual(assignTokens(tensor([[0.5, 0.502], [0.502, 0.5]]), 'argmax').toNumbers(), [1, 0]);
+  // argmin with masks: padded entries (set to 1 first) never win
+  const masks = { rowMask: tensor([[1, 1]]), colMask: tensor([[1, 1, 0]]) };
+  assert.deepEqual(assignTokens(tensor([[[0.3, 0.3000001, 0], [0.4, 0.1, 0]]]), 'argmin', masks).toNumbers(), [0, 1]);
+}));

@@ -136,3 +136,36 @@ for (const [name, switches] of CASES) {
     assert.equal(liveTensorCount(), live, 'tensors left behind');
   });
 }
+
+test('copies of a motif (bit for bit, or 1e-6 apart) do not split tokens between them, in either scorer', () => {
+  const live = liveTensorCount();
+  noGrad(() => tidy(() => {
+    manualSeed(33);
+    const model = new Orma({ ...DEFAULT_ORMA, dim: D, molecule: { hidden: 16, layers: 2, dropout: 0 } }, BERT).eval();
+    const { texts, molecules } = inputs();
+    // molecule 1 (25 motifs): motifs 5 and 9 copies of motif 2; molecule 9 (12 motifs): motif 11 a copy of 0
+    const withCopies = (noise: number): PoolMolecules => {
+      const rows = molecules.motifs.flat.toNumbers(), o = molecules.motifs.offsets;
+      const copy = (to: number, from: number) => { for (let d = 0; d < D; d++) rows[to * D + d] = rows[from * D + d]! * (1 + noise * Math.sin(7 * d + to)); };
+      copy(o[1]! + 5, o[1]! + 2); copy(o[1]! + 9, o[1]! + 2); copy(o[9]! + 11, o[9]!);
+      const flat = tensor(new Float32Array(rows), { shape: molecules.motifs.flat.shape as [number, number] });
+      return { ...molecules, motifs: { ...molecules.motifs, flat } };
+    };
+    const exact = withCopies(0), near = withCopies(1e-6);
+    const mids = [exact, near].map((m) => {
+      const ref = modelScores(model, texts, m).mid!;
+      const pool = new PoolScorer(model, texts, m);
+      try {
+        const g = pool.grains(TOKENS.map((_, i) => i), ATOMS.map((_, j) => j)).mid!;
+        assert.ok(close(g, ref, 1e-5), `pool vs Orma.scores: max |diff| ${maxDiff(g, ref)}`);
+        return ref;
+      } finally {
+        pool.dispose();
+      }
+    });
+    // a split would move the pair's mid score by a large fraction of its size
+    assert.ok(close(mids[1]!, mids[0]!, 1e-4), `copies 1e-6 apart vs exact copies: max |diff| ${maxDiff(mids[1]!, mids[0]!)}`);
+    model.dispose();
+  }));
+  assert.equal(liveTensorCount(), live, 'tensors left behind');
+});
