@@ -11,7 +11,16 @@ export interface PairRow {
   smiles: string;
   /** Undefined for molecule-only files (no description column). */
   description?: string;
+  /**
+   * The evaluation sets a source itself flags the molecule as belonging to (its `eval_overlap` column,
+   * as in `../shared/data/extra/`), when that field is not empty: the source's own leakage check, by CID
+   * as well as by SMILES, which a canonical-SMILES match alone can miss.
+   */
+  evalOverlap?: string;
 }
+
+/** The column in which a pair file flags rows whose molecule belongs to an evaluation set. */
+export const EVAL_OVERLAP_COLUMN = 'eval_overlap';
 
 export interface RowProblem {
   file: string;
@@ -47,6 +56,7 @@ export function readPairFile(file: string, opts: { strict?: boolean; requireDesc
   const smilesCol = findColumn(header, SMILES_COLUMNS);
   const textCol = findColumn(header, TEXT_COLUMNS);
   const idCol = findColumn(header, ID_COLUMNS);
+  const overlapCol = header.findIndex((h) => h.trim().toLowerCase() === EVAL_OVERLAP_COLUMN);
   if (smilesCol < 0) {
     throw new DatasetError({ file, line: 1, field: 'header', message: `no SMILES column (expected one of ${SMILES_COLUMNS.join(', ')}; got ${header.join(', ')})` });
   }
@@ -64,6 +74,8 @@ export function readPairFile(file: string, opts: { strict?: boolean; requireDesc
       if (!description) { problems.push({ file, line, field: header[textCol]!, message: 'empty description' }); return; }
       row.description = description;
     }
+    const overlap = overlapCol >= 0 ? fields[overlapCol]!.trim() : '';
+    if (overlap) row.evalOverlap = overlap;
     rows.push(row);
   });
   problems.sort((x, y) => x.line - y.line);

@@ -4,7 +4,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { initRDKit, type HierGraph, type HierGraphOptions } from '../chem/index.js';
-import { formatProblems, readPairFile, type RowProblem } from './datasets.js';
+import { EVAL_OVERLAP_COLUMN, formatProblems, readPairFile, type RowProblem } from './datasets.js';
 import { evalMoleculeKeys, type EvalSet } from './eval-molecules.js';
 import { GraphCache } from './graph-cache.js';
 import { moleculeKey } from './leakage.js';
@@ -18,6 +18,8 @@ export interface Pair {
   molecule: string;
   text: string;
   graph: HierGraph;
+  /** The evaluation sets the source flags this row's molecule with (PairRow.evalOverlap). */
+  evalOverlap?: string;
 }
 
 export interface ExclusionReport { exclusion: string; molecules: number; droppedPairs: number }
@@ -54,7 +56,7 @@ export async function loadPairs(files: readonly string[], o: LoadPairsOptions): 
     for (const r of read.rows) {
       try {
         const { graph, canonical } = cache.getOrBuild(r.smiles);
-        pairs.push({ file, line: r.line, id: r.id, molecule: canonical, text: r.description!, graph });
+        pairs.push({ file, line: r.line, id: r.id, molecule: canonical, text: r.description!, graph, ...(r.evalOverlap ? { evalOverlap: r.evalOverlap } : {}) });
       } catch (err) {
         const p = { file, line: r.line, field: 'SMILES', message: (err as Error).message };
         if (o.strict) throw new Error(`${file}:${r.line}: field 'SMILES': ${p.message}`);
@@ -67,7 +69,9 @@ export async function loadPairs(files: readonly string[], o: LoadPairsOptions): 
 
 /**
  * The training pairs of `sources` without any molecule of `exclude` (pair or molecule files) or of the
- * shipped benchmark evaluation sets `benchmarks`; exact duplicate (molecule, text) pairs are kept once.
+ * shipped benchmark evaluation sets `benchmarks`, and without any row its own source flags as an
+ * evaluation molecule (an `eval_overlap` column; counted as its own exclusion); exact duplicate
+ * (molecule, text) pairs are kept once.
  */
 export async function loadTrainingSet(o: LoadPairsOptions & { sources: readonly string[]; exclude: readonly string[]; benchmarks: readonly EvalSet[] }): Promise<TrainingSet> {
   await initRDKit();
@@ -79,6 +83,9 @@ export async function loadTrainingSet(o: LoadPairsOptions & { sources: readonly 
     exclusions.push({ name: f, keys });
   }
   const { pairs, perFile, problems } = await loadPairs(o.sources, o);
+  // The sources' own flags: every molecule a flagged row names is dropped from every source.
+  const flagged = new Set(pairs.filter((p) => p.evalOverlap).map((p) => p.molecule));
+  if (flagged.size) exclusions.push({ name: `rows flagged in the sources' ${EVAL_OVERLAP_COLUMN} column`, keys: flagged });
   const dropped = exclusions.map(() => 0);
   const seen = new Set<string>();
   const kept: Pair[] = [];
