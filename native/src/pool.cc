@@ -126,7 +126,7 @@ Napi::Value localPoolScores(const Napi::CallbackInfo& info) {
 }
 
 // midPoolScores(cosT [C, R], rowOffsets [A+1], colOffsets [B+1], X [R, D], motifs [C, D], grams, gramOffsets [B],
-// beta, iterations, argmin, cosine, lanes) -> [A, B]: cosT holds unit motif · unit multi-token products, motif
+// beta, iterations, argmin, tieTolerance, cosine, lanes) -> [A, B]: cosT holds unit motif · unit multi-token products, motif
 // rows by token columns (the OT cost is 1 − cos; a motif's tokens are contiguous); X the multi-token vectors,
 // motifs the motif vectors, grams their k × k grams. A pair with no motif (or no token) scores 0. Pairs are
 // grouped by motif count, then by token count, W to a lane group.
@@ -140,8 +140,10 @@ Napi::Value midPoolScores(const Napi::CallbackInfo& info) {
   const std::vector<int64_t> gramAt = offsets(info, 6, "gramOffsets");
   const double beta = D(info, 7);
   const int64_t iterations = I(info, 8);
-  const bool argmin = B(info, 9), cosine = B(info, 10);
-  const int64_t lanes = I(info, 11);
+  const bool argmin = B(info, 9);
+  const double tolerance = D(info, 10);
+  const bool cosine = B(info, 11);
+  const int64_t lanes = I(info, 12);
   const int64_t C = cosines.size(0), R = cosines.size(1), A = static_cast<int64_t>(rows.size()) - 1, Bm = static_cast<int64_t>(cols.size()) - 1;
   const int64_t Dm = X.size(1);
   checkRagged(rows, R, "rowOffsets");
@@ -154,6 +156,7 @@ Napi::Value midPoolScores(const Napi::CallbackInfo& info) {
     TORCH_CHECK(gramAt[j] >= 0 && gramAt[j] + k * k <= grams.numel(), "molecule ", j, "'s gram is out of range");
   }
   TORCH_CHECK(beta > 0, "beta must be positive");
+  TORCH_CHECK(tolerance >= 0 && tolerance < 1, "tieTolerance must be in [0, 1)");
   const int most = pool::maxLanes();
   TORCH_CHECK(lanes == 0 || lanes == 1 || lanes == 2 || lanes == 4 || lanes == 8, "lanes must be 0, 1, 2, 4 or 8");
   TORCH_CHECK(lanes <= most, "this CPU has at most ", most, " lanes");
@@ -185,7 +188,7 @@ Napi::Value midPoolScores(const Napi::CallbackInfo& info) {
     for (int64_t gi = begin; gi < end; ++gi) {
       const Group g = groups[gi];
       pool::midGroup(std::min(widest, pool::lanesFor(g.count)), pairs.data() + g.first, g.count, Bm, rows.data(), cols.data(), S, R, Xp, Mp, Dm,
-                     G, gramAt.data(), fbeta, iterations, argmin, cosine, o);
+                     G, gramAt.data(), fbeta, iterations, argmin, static_cast<float>(tolerance), cosine, o);
     }
   });
   return wrap(info.Env(), std::move(out));

@@ -478,14 +478,13 @@ __attribute__((always_inline)) inline void localPairsT(int64_t begin, int64_t en
 }
 
 // Token → motif assignments of the lanes of a plan [n·m·W] (lane-interleaved): per lane and real token, the
-// first motif whose mass is within kTieTolerance of the largest (official: smallest) one, a NaN counting as
-// the extreme: src/model/ot.ts assignTokens, whose comment says why near-ties go to the first motif.
-// assign[l·n + i] for lanes l < count and tokens i < ns[l].
-constexpr float kTieTolerance = 1e-3f;
+// first motif whose mass is within a relative `tolerance` of the largest (official: smallest) one, a NaN
+// counting as the extreme: src/model/ot.ts assignTokens, whose comment says why near-ties go to the first
+// motif and whose OT_TIE_TOLERANCE the caller passes. assign[l·n + i] for lanes l < count and tokens i < ns[l].
 
 __attribute__((always_inline)) inline void assignLanes(const float* plan, int W, int count, const int64_t* ns, int64_t n, int64_t m, bool argmin,
-                                                       int32_t* assign) {
-  const float slack = argmin ? 1.f + kTieTolerance : 1.f - kTieTolerance;
+                                                       float tolerance, int32_t* assign) {
+  const float slack = argmin ? 1.f + tolerance : 1.f - tolerance;
   if (W == 8) {
     for (int64_t i = 0; i < n; ++i) {
       const float* row = plan + i * m * 8;
@@ -567,7 +566,7 @@ __attribute__((always_inline)) inline float midPairT(const int32_t* assign, int6
 // ST [C × R]: unit motif · unit multi-token products, motif rows by token columns.
 __attribute__((always_inline)) inline void midGroupT(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols,
                                                      const float* ST, int64_t R, const float* X, const float* motifs, int64_t D, const float* grams,
-                                                     const int64_t* gramAt, float beta, int64_t iterations, bool argmin, bool cosine, float* out) {
+                                                     const int64_t* gramAt, float beta, int64_t iterations, bool argmin, float tolerance, bool cosine, float* out) {
   thread_local Buffer<float> Abuf, abuf, bbuf, plbuf, scratch;
   thread_local Buffer<double> dscratch;
   thread_local Buffer<int32_t> assign;
@@ -598,7 +597,7 @@ __attribute__((always_inline)) inline void midGroupT(int W, const int64_t* pairs
   int64_t ns[8];
   for (int l = 0; l < count; ++l) ns[l] = rows[pairs[l] / B + 1] - rows[pairs[l] / B];
   int32_t* as = assign.get(count * n);
-  assignLanes(plb, W, count, ns, n, m, argmin, as);
+  assignLanes(plb, W, count, ns, n, m, argmin, tolerance, as);
   float* sc = scratch.get(m * D + m * m + m + 2 * D + m * m8 + groupedScratch(m, m));
   for (int l = 0; l < count; ++l) {
     const int64_t p = pairs[l], a = p / B, j = p % B;
@@ -618,13 +617,13 @@ static void localPairsBase(int64_t begin, int64_t end, int64_t A, int64_t B, con
 __attribute__((target("avx2,fma"))) static void midGroupAvx2(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows,
                                                              const int64_t* cols, const float* ST, int64_t R, const float* X, const float* motifs,
                                                              int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
-                                                             bool argmin, bool cosine, float* out) {
-  midGroupT(W, pairs, count, B, rows, cols, ST, R, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine, out);
+                                                             bool argmin, float tolerance, bool cosine, float* out) {
+  midGroupT(W, pairs, count, B, rows, cols, ST, R, X, motifs, D, grams, gramAt, beta, iterations, argmin, tolerance, cosine, out);
 }
 static void midGroupBase(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* ST, int64_t R,
                          const float* X, const float* motifs, int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
-                         bool argmin, bool cosine, float* out) {
-  midGroupT(W, pairs, count, B, rows, cols, ST, R, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine, out);
+                         bool argmin, float tolerance, bool cosine, float* out) {
+  midGroupT(W, pairs, count, B, rows, cols, ST, R, X, motifs, D, grams, gramAt, beta, iterations, argmin, tolerance, cosine, out);
 }
 
 static bool hasAvx2Fma() {
@@ -639,8 +638,8 @@ void localPairs(int64_t begin, int64_t end, int64_t A, int64_t B, const float* S
 
 void midGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* ST, int64_t R,
               const float* X, const float* motifs, int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
-              bool argmin, bool cosine, float* out) {
-  (hasAvx2Fma() ? midGroupAvx2 : midGroupBase)(W, pairs, count, B, rows, cols, ST, R, X, motifs, D, grams, gramAt, beta, iterations, argmin, cosine,
+              bool argmin, float tolerance, bool cosine, float* out) {
+  (hasAvx2Fma() ? midGroupAvx2 : midGroupBase)(W, pairs, count, B, rows, cols, ST, R, X, motifs, D, grams, gramAt, beta, iterations, argmin, tolerance, cosine,
                                                out);
 }
 

@@ -33,6 +33,6 @@ void localPairs(int64_t begin, int64_t end, int64_t A, int64_t B, const float* S
                 const float* keys, int64_t D, const float* grams, const int64_t* gramAt, const float* u, bool cosine, float* out);
 void midGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* ST, int64_t R,
               const float* X, const float* motifs, int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
-              bool argmin, bool cosine, float* out);
+              bool argmin, float tolerance, bool cosine, float* out);
 }  // namespace pool
 }  // namespace orma

@@ -97,8 +97,8 @@ function pairMask(rowMask: Tensor, colMask: Tensor): Tensor {
  * motifs (the two methoxy groups of an acetal) get equal masses in exact arithmetic, but the cost GEMM's
  * blocking depends on the batch's shape and on OpenBLAS's kernel family, which left them 1e-7 to 2e-5
  * apart (measured): a plain argmax then gave tokens to either copy by rounding noise, and a molecule's
- * fused score depended on which molecules shared its batch. The pool scorer (native/src/pool_kernels.cc,
- * kTieTolerance) uses the same rule.
+ * fused score depended on which molecules shared its batch. The pool scorer (pool-scores.ts) passes this
+ * same constant to its native kernel (native/src/pool_kernels.cc assignLanes).
  */
 export const OT_TIE_TOLERANCE = 1e-3;
 

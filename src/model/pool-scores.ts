@@ -13,6 +13,7 @@
 // depend on the other texts or molecules of its block. Measurements: docs/evaluation.md.
 import { cat, keep, layerNorm, localPoolScores, midPoolScores, noGrad, normalize, tensor, tidy, zeros, type Tensor } from '../tensor/index.js';
 import { globalScores } from './scores.js';
+import { OT_TIE_TOLERANCE } from './ot.js';
 import { combineGrains, grainWeights, type GrainWeights } from './losses.js';
 import type { Orma } from './orma.js';
 
@@ -242,7 +243,7 @@ export class PoolScorer {
     if (weights.mid !== 0) {
       const cosT = m.unitMotifs!.matmul(t.unitMulti!.transpose(0, 1));   // [motif rows, token rows]: each motif's tokens contiguous
       mid = scaled(midPoolScores(cosT, t.multiOffsets!, m.motifOffsets!, t.multi!, m.motifs!, this.motifGrams!.flat, m.motifGrams!,
-        { beta: c.otBeta, iterations: c.otIterations, pick: c.otPick, cosine, lanes: this.o.lanes }), scales.mid);
+        { beta: c.otBeta, iterations: c.otIterations, pick: c.otPick, tieTolerance: OT_TIE_TOLERANCE, cosine, lanes: this.o.lanes }), scales.mid);
     }
     const fused = combineGrains({ global, ...(local ? { local } : {}), ...(mid ? { mid } : {}) }, weights);
     return all ? { global, local, mid, fused } : { global: null, local: null, mid: null, fused };

@@ -157,7 +157,7 @@ export interface NativeEngine {
   // pool scoring (pool.cc)
   ipotPlanLanes(cost: H, a: H, b: H, beta: number, iterations: number, lanes: number): H;
   localPoolScores(sim: H, rowOffsets: H, colOffsets: H, keys: H, grams: H, gramOffsets: H, u: H, cosine: boolean): H;
-  midPoolScores(cosT: H, rowOffsets: H, colOffsets: H, tokens: H, motifs: H, grams: H, gramOffsets: H, beta: number, iterations: number, argmin: boolean, cosine: boolean, lanes: number): H;
+  midPoolScores(cosT: H, rowOffsets: H, colOffsets: H, tokens: H, motifs: H, grams: H, gramOffsets: H, beta: number, iterations: number, argmin: boolean, tieTolerance: number, cosine: boolean, lanes: number): H;
   poolLanes(): number;
 }
 

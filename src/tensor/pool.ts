@@ -36,6 +36,8 @@ export interface MidPoolOptions {
   beta: number;
   iterations: number;
   pick: 'argmax' | 'argmin';
+  /** Plan masses within this relative distance of a row's best are a tie, won by the first motif (src/model/ot.ts OT_TIE_TOLERANCE). */
+  tieTolerance: number;
   cosine: boolean;
   /** IPOT lanes: 0 (default) the widest this CPU has; 1, 2, 4 or 8 for tests. */
   lanes?: number;
@@ -49,5 +51,5 @@ export interface MidPoolOptions {
  */
 export function midPoolScores(cosT: Tensor, rowOffsets: Tensor, colOffsets: Tensor, tokens: Tensor, motifs: Tensor, grams: Tensor, gramOffsets: Tensor, o: MidPoolOptions): Tensor {
   return wrap(native.midPoolScores(cosT.handle, rowOffsets.handle, colOffsets.handle, tokens.handle, motifs.handle, grams.handle, gramOffsets.handle,
-    o.beta, o.iterations, o.pick === 'argmin', o.cosine, o.lanes ?? 0));
+    o.beta, o.iterations, o.pick === 'argmin', o.tieTolerance, o.cosine, o.lanes ?? 0));
 }
