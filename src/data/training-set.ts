@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { initRDKit, type HierGraph, type HierGraphOptions } from '../chem/index.js';
 import { EVAL_OVERLAP_COLUMN, formatProblems, readPairFile, type RowProblem } from './datasets.js';
-import { evalMoleculeKeys, type EvalSet } from './eval-molecules.js';
+import { EVAL_SETS, evalMoleculeKeys, type EvalSet } from './eval-molecules.js';
 import { GraphCache } from './graph-cache.js';
 import { moleculeKey } from './leakage.js';
 
@@ -34,6 +34,18 @@ export interface TrainingSet {
 
 export function defaultGraphCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'orma', 'graphs');
+}
+
+/**
+ * Whether an `eval_overlap` value (`;`-separated set names, extra/README) names a set among `benchmarks`.
+ * `chebi20_validation_other` (validation outside the selection slice) is part of `chebi20_validation`; a
+ * name orma does not know counts as excluded, so that a new flag can only remove rows, never leak them.
+ */
+export function flagsExcluded(value: string, benchmarks: readonly EvalSet[]): boolean {
+  return value.split(';').map((f) => f.trim()).filter(Boolean).some((f) => {
+    const set = f === 'chebi20_validation_other' ? 'chebi20_validation' : f;
+    return !(EVAL_SETS as readonly string[]).includes(set) || benchmarks.includes(set as EvalSet);
+  });
 }
 
 export interface LoadPairsOptions {
@@ -69,8 +81,8 @@ export async function loadPairs(files: readonly string[], o: LoadPairsOptions): 
 
 /**
  * The training pairs of `sources` without any molecule of `exclude` (pair or molecule files) or of the
- * shipped benchmark evaluation sets `benchmarks`, and without any row its own source flags as an
- * evaluation molecule (an `eval_overlap` column; counted as its own exclusion); exact duplicate
+ * shipped benchmark evaluation sets `benchmarks`, and without the molecule of any row its own source flags
+ * with one of `benchmarks` (an `eval_overlap` column; counted as its own exclusion); exact duplicate
  * (molecule, text) pairs are kept once.
  */
 export async function loadTrainingSet(o: LoadPairsOptions & { sources: readonly string[]; exclude: readonly string[]; benchmarks: readonly EvalSet[] }): Promise<TrainingSet> {
@@ -83,9 +95,9 @@ export async function loadTrainingSet(o: LoadPairsOptions & { sources: readonly 
     exclusions.push({ name: f, keys });
   }
   const { pairs, perFile, problems } = await loadPairs(o.sources, o);
-  // The sources' own flags: every molecule a flagged row names is dropped from every source.
-  const flagged = new Set(pairs.filter((p) => p.evalOverlap).map((p) => p.molecule));
-  if (flagged.size) exclusions.push({ name: `rows flagged in the sources' ${EVAL_OVERLAP_COLUMN} column`, keys: flagged });
+  // The sources' own flags: the molecule of a row flagged with an excluded set leaves every source.
+  const flagged = new Set(pairs.filter((p) => p.evalOverlap && flagsExcluded(p.evalOverlap, o.benchmarks)).map((p) => p.molecule));
+  if (flagged.size) exclusions.push({ name: `rows their source flags (${EVAL_OVERLAP_COLUMN}) with ${o.benchmarks.join(', ')}`, keys: flagged });
   const dropped = exclusions.map(() => 0);
   const seen = new Set<string>();
   const kept: Pair[] = [];

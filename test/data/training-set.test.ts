@@ -6,28 +6,47 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPairFile } from '../../src/data/datasets.js';
-import { loadTrainingSet } from '../../src/data/training-set.js';
+import { flagsExcluded, loadTrainingSet } from '../../src/data/training-set.js';
 
 test("rows a source flags in its eval_overlap column are excluded from every source, and counted", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'orma-trainset-'));
   try {
     const main = join(dir, 'train.tsv');
-    writeFileSync(main, 'CID\tSMILES\tdescription\n1\tCCO\tThe molecule is ethanol.\n2\tc1ccccc1\tThe molecule is benzene.\n3\tCC(=O)O\tThe molecule is acetic acid.\n');
+    // Ethanol is a ChEBI-20 test molecule (the benchmark exclusion), acetic acid a held-out file's.
+    writeFileSync(main, 'CID\tSMILES\tdescription\n1\tCCO\tThe molecule is ethanol.\n8\tCCCCCCCO\tThe molecule is heptanol.\n2\tc1ccccc1\tThe molecule is benzene.\n3\tCC(=O)O\tThe molecule is acetic acid.\n');
     const extra = join(dir, 'extra.tsv');
-    // Benzene is flagged (as if its CID were an evaluation molecule's); propanol is not.
-    writeFileSync(extra, 'CID\tSMILES\tdescription\tsource\teval_overlap\n2\tC1=CC=CC=C1\tBenzene, a natural product.\tx\tchebi20_test;pcdes_test\n4\tCCCO\tThe molecule is propanol.\tx\t\n');
+    // Benzene is flagged with a benchmark (as if its CID were a test molecule's); propanol not at all;
+    // methanol with validation molecules outside the selection slice, which this run trains on.
+    writeFileSync(extra, 'CID\tSMILES\tdescription\tsource\teval_overlap\n2\tC1=CC=CC=C1\tBenzene, a natural product.\tx\tchebi20_test;pcdes_test\n' +
+      '4\tCCCO\tThe molecule is propanol.\tx\t\n5\tCO\tThe molecule is methanol.\tx\tchebi20_validation_other\n');
     const heldOut = join(dir, 'held_out.tsv');
     writeFileSync(heldOut, 'CID\tSMILES\n3\tOC(C)=O\n');
     assert.equal(readPairFile(extra).rows[0]!.evalOverlap, 'chebi20_test;pcdes_test');
     assert.equal(readPairFile(extra).rows[1]!.evalOverlap, undefined);
-    const set = await loadTrainingSet({ sources: [main, extra], exclude: [heldOut], benchmarks: [], featurizer: {}, cacheDir: join(dir, 'cache') });
-    assert.deepEqual(set.pairs.map((p) => p.text).sort(), ['The molecule is ethanol.', 'The molecule is propanol.']);
+    const o = { sources: [main, extra], exclude: [heldOut], featurizer: {}, cacheDir: join(dir, 'cache') };
+    const set = await loadTrainingSet({ ...o, benchmarks: ['chebi20_test'] });
+    assert.deepEqual(set.pairs.map((p) => p.text).sort(), ['The molecule is heptanol.', 'The molecule is methanol.', 'The molecule is propanol.']);
+    const testMolecules = set.exclusions[0]!.molecules;
+    assert.ok(testMolecules > 3000, `ChEBI-20 test molecules: ${testMolecules}`);
     assert.deepEqual(set.exclusions.map((e) => [e.exclusion, e.molecules, e.droppedPairs]), [
+      ['benchmarks: chebi20_test', testMolecules, 1],
       [heldOut, 1, 1],
-      ["rows flagged in the sources' eval_overlap column", 1, 2],
+      ["rows their source flags (eval_overlap) with chebi20_test", 1, 2],
     ]);
-    assert.deepEqual(set.sources.map((s) => [s.rows, s.kept, s.excluded]), [[3, 1, 2], [2, 1, 1]]);
+    assert.deepEqual(set.sources.map((s) => [s.rows, s.kept, s.excluded]), [[4, 1, 3], [3, 2, 1]]);
+    // excluding all of ChEBI-20 validation also drops the validation-other flag
+    const strict = await loadTrainingSet({ ...o, benchmarks: ['chebi20_test', 'chebi20_validation'] });
+    assert.deepEqual(strict.pairs.map((p) => p.text).sort(), ['The molecule is heptanol.', 'The molecule is propanol.']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('eval_overlap flags: known sets by the run\'s benchmarks, unknown names always excluded', () => {
+  assert.equal(flagsExcluded('pcdes_test', ['chebi20_test']), false);
+  assert.equal(flagsExcluded('pcdes_test; chebi20_test', ['chebi20_test']), true);
+  assert.equal(flagsExcluded('chebi20_validation_other', ['chebi20_selection']), false);
+  assert.equal(flagsExcluded('chebi20_validation_other', ['chebi20_validation']), true);
+  assert.equal(flagsExcluded('some_new_benchmark', []), true);
+  assert.equal(flagsExcluded(' ; ', ['chebi20_test']), false);
 });
