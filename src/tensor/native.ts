@@ -153,7 +153,7 @@ export interface NativeEngine {
   // optimal transport (ot.cc)
   ipotPlan(cost: H, a: H, b: H, beta: number, iterations: number): H;
   // the grouped score's pooled key weights, with their backward (grouped.cc)
-  groupedPoolWeights(sim: H, gram: H, qm: H, km: H): H;
+  groupedPoolWeights(sim: H, gram: H, index: H, qm: H, km: H): H;
   // pool scoring (pool.cc)
   ipotPlanLanes(cost: H, a: H, b: H, beta: number, iterations: number, lanes: number): H;
   localPoolScores(sim: H, rowOffsets: H, colOffsets: H, keys: H, grams: H, gramOffsets: H, u: H, cosine: boolean): H;
