@@ -52,12 +52,14 @@ function torchFlags() {
 const require = createRequire(import.meta.url);
 const napiInclude = dirname(require.resolve('node-addon-api/package.json'));
 const torch = torchFlags();
+// -fopenmp: Debian's libtorch is built with OpenMP (ATen/Config.h AT_PARALLEL_OPENMP), and at::parallel_for is a
+// header template whose `#pragma omp parallel` is ignored without it: every parallel_for of ours ran on one thread
 const cflags = [
-  '-std=c++17', '-O2', '-fPIC', '-fexceptions', '-frtti', '-Wall', '-Wno-unused-parameter', '-Wno-unused-variable',
+  '-std=c++17', '-O2', '-fopenmp', '-fPIC', '-fexceptions', '-frtti', '-Wall', '-Wno-unused-parameter', '-Wno-unused-variable',
   '-DNAPI_VERSION=8', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
   `-I${nodeIncludeDir()}`, `-I${napiInclude}`, ...torch.cflags,
 ];
-const ldflags = ['-shared', ...torch.ldflags, '-lpthread'];
+const ldflags = ['-shared', '-fopenmp', ...torch.ldflags, '-lpthread'];
 const flagHash = createHash('sha256').update(JSON.stringify([cflags, ldflags])).digest('hex').slice(0, 16);
 
 mkdirSync(objDir, { recursive: true });
