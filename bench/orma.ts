@@ -27,6 +27,7 @@ import { Orma, type MoleculeVectors } from '../src/model/orma.js';
 import type { TextVectors } from '../src/model/text-encoder.js';
 import { symmetricInfoNce } from '../src/model/losses.js';
 import { localScores, midScores } from '../src/model/scores.js';
+import { OT_TIE_TOLERANCE } from '../src/model/ot.js';
 import { DEFAULT_MODEL_DIR } from '../src/util/paths.js';
 import { machineInfo } from './machine.js';
 
@@ -130,7 +131,7 @@ function torchReference(pad?: { shapes: string; steps: number }): Record<string,
     const env = existsSync(jemalloc) ? { ...process.env, LD_PRELOAD: jemalloc, MALLOC_CONF: 'dirty_decay_ms:-1,muzzy_decay_ms:-1' } : process.env;
     const r = spawnSync('/usr/bin/python3', [script, '--weights', join(dir, 'weights.safetensors'), '--inputs', join(dir, 'inputs.safetensors'),
       '--parity', join(dir, 'parity.safetensors'), '--batches', String(batches.length), '--threads', String(getNumThreads()),
-      '--config', JSON.stringify({ orma: DEFAULT_ORMA, bert }), ...(pad ? ['--pad', pad.shapes, '--time-batches', String(pad.steps)] : [])],
+      '--config', JSON.stringify({ orma: DEFAULT_ORMA, bert, otTieTolerance: OT_TIE_TOLERANCE }), ...(pad ? ['--pad', pad.shapes, '--time-batches', String(pad.steps)] : [])],
       { encoding: 'utf8', env, maxBuffer: 1 << 26 });
     if (r.status !== 0) { process.stderr.write(`orma_step.py failed: ${r.stderr.slice(-3000)}\n`); return null; }
     const out = JSON.parse(r.stdout) as { times_ms: number[]; parity: unknown; torch_version: string; threads: number; cpu: unknown; padded_to: string | null };

@@ -179,7 +179,14 @@ def ipot(cost, row, col, beta=0.5, iterations=50):
         return plan
 
 
-def forward(model, batch):
+def assign_tokens(plan, tolerance):
+    """argmax with src/model/ot.ts's tie rule: masses within `tolerance` of a row's best count as tied and go
+    to the first motif (a plain argmax split identical motifs' tokens by rounding noise)."""
+    near = plan >= plan.max(-1, keepdim=True).values * (1 - tolerance)
+    return (near | plan.isnan()).float().argmax(-1)
+
+
+def forward(model, batch, tie_tolerance):
     c = model.c
     sent, tokens, multi = model.text(batch["input_ids"], batch["attention_mask"])
     tm = batch["attention_mask"].float()
@@ -200,7 +207,7 @@ def forward(model, batch):
     colm = mm.float().unsqueeze(0).expand(bt, B, m)
     with torch.no_grad():
         cost = 1 - torch.einsum("and,bmd->abnm", F.normalize(multi, dim=-1), F.normalize(motifs, dim=-1))
-        onehot = F.one_hot(ipot(cost, row, colm).argmax(-1), m).float() * row.unsqueeze(-1)
+        onehot = F.one_hot(assign_tokens(ipot(cost, row, colm), tie_tolerance), m).float() * row.unsqueeze(-1)
     counts = onehot.sum(2)
     mt = torch.einsum("abnm,and->abmd", onehot, multi) / counts.clamp_min(1).unsqueeze(-1)
     phrase = ((counts > 0) & (colm > 0)).float()
@@ -242,6 +249,7 @@ def main():
     ap.add_argument("--time-batches", type=int, default=0, help="time only the first N batches after the warm-up one")
     a = ap.parse_args()
     cfg = json.loads(a.config)
+    tie = cfg["otTieTolerance"]
     if a.threads:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -259,7 +267,7 @@ def main():
     # parity: eval mode (no dropout), batch 0, initial weights
     ref = st_io.load(a.parity)
     model.eval()
-    loss, parts = forward(model, batches[0])
+    loss, parts = forward(model, batches[0], tie)
     loss.backward()
     # relative to each parameter's largest gradient entry, over parameters whose gradient is not ~0
     # (the key biases' gradients are 0 in exact arithmetic: softmax ignores a shift shared by a row)
@@ -284,12 +292,12 @@ def main():
     model.zero_grad(set_to_none=True)
     if a.pad:  # masked padding must leave the loss as it is
         with torch.no_grad():
-            res["parity"]["loss_torch_padded"] = forward(model, pad_fixed(batches[0], *map(int, a.pad.split(","))))[0].item()
+            res["parity"]["loss_torch_padded"] = forward(model, pad_fixed(batches[0], *map(int, a.pad.split(","))), tie)[0].item()
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
     def step(b):
-        loss, _ = forward(model, b)
+        loss, _ = forward(model, b, tie)
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
