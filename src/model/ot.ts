@@ -50,20 +50,35 @@ export function ipotPlanOps(cost: Tensor, o: OtOptions & { beta?: number; iterat
     const b = marginals(o.colMask, o.uniformOverPadding ?? false).unsqueeze(-1);   // [..., m, 1]
     let kernel = c.div(-beta).exp();
     if (!o.uniformOverPadding) kernel = kernel.mul(pairMask(o.rowMask, o.colMask));
-    let plan = kernel.mul(0).add(1);
-    let sigma = b.mul(0).add(1 / c.size(-1));
-    for (let it = 0; it < iterations; it++) {
-      // one scope per iteration: the intermediates of 50 iterations over every text × molecule pair
-      // would otherwise all stay alive until the end (gigabytes of fresh pages)
-      [plan, sigma] = tidy(() => {
-        const q = kernel.mul(plan);
-        const delta = a.div(q.matmul(sigma).add(EPS));
-        const nextSigma = b.div(q.transpose(-1, -2).matmul(delta).add(EPS));
-        return [delta.mul(q).mul(nextSigma.transpose(-1, -2)), nextSigma];
-      });
-    }
-    return plan;
+    return ipotIterations(kernel, a, b, kernel.mul(0).add(1), iterations);
   });
+}
+
+/**
+ * IPOT from given masses and a given initial plan (tensor ops): costs [..., n, m], row masses a [..., n],
+ * column masses b [..., m], initial plan [..., n, m]. With a row or column that stands for several identical
+ * slots (mass = slots / total, initial plan = its slot count), this is the plan of the expanded problem with
+ * those slots merged: the official code's padded slots, one row and one column each (scores.ts, `slots`).
+ */
+export function ipotPlanFrom(cost: Tensor, a: Tensor, b: Tensor, initial: Tensor, o: { beta?: number; iterations?: number } = {}): Tensor {
+  return noGrad(() => ipotIterations(cost.detach().to('float32').div(-(o.beta ?? 0.5)).exp(), a.to('float32').unsqueeze(-1),
+    b.to('float32').unsqueeze(-1), initial.to('float32'), o.iterations ?? 50));
+}
+
+/** IPOT's iterations with one Sinkhorn step each: kernel [..., n, m], masses a [..., n, 1] and b [..., m, 1]. */
+function ipotIterations(kernel: Tensor, a: Tensor, b: Tensor, plan: Tensor, iterations: number): Tensor {
+  let sigma = b.mul(0).add(1 / kernel.size(-1));
+  for (let it = 0; it < iterations; it++) {
+    // one scope per iteration: the intermediates of 50 iterations over every text × molecule pair
+    // would otherwise all stay alive until the end (gigabytes of fresh pages)
+    [plan, sigma] = tidy(() => {
+      const q = kernel.mul(plan);
+      const delta = a.div(q.matmul(sigma).add(EPS));
+      const nextSigma = b.div(q.transpose(-1, -2).matmul(delta).add(EPS));
+      return [delta.mul(q).mul(nextSigma.transpose(-1, -2)), nextSigma];
+    });
+  }
+  return plan;
 }
 
 /** Entropic OT (Sinkhorn–Knopp) with regularisation ε for costs C [..., n, m]. */

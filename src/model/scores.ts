@@ -3,15 +3,16 @@
 //   global: sentence · molecule                               (reference §5)
 //   local:  tokens grouped over atoms, SPARC-style             (reference §6)
 //   mid:    OT multi-token vectors grouped over motifs         (reference §7)
-// Padding is excluded from every pooling (the official code includes it, §12 item 5).
+// Padding is excluded from every pooling; with `slots`, the official code's padding-inclusive pooling
+// (§12 item 5) is reproduced in closed form (see SlotPadding).
 //
 // Cost: the fine grains work on [texts, molecules, tokens, atoms|motifs] blocks. Padding every molecule
 // to the batch's largest one made most of those elements padding, so the pairs are cut into blocks of
 // molecules of similar size (and, for very long inputs, of texts), each padded only to its own largest
 // member and bounded in elements (`ChunkOptions.budget`). Results are exact: a block computes the same
 // per-pair function, and the columns are put back in the caller's order. Measurements: docs/model.md.
-import { cat, einsum, groupedPoolWeights, layerNorm, noGrad, normalize, tensor, type Tensor } from '../tensor/index.js';
-import { assignTokens, ipotPlan } from './ot.js';
+import { cat, einsum, groupedPoolWeights, layerNorm, noGrad, normalize, ones, tensor, where, zeros, type Tensor } from '../tensor/index.js';
+import { assignTokens, ipotPlan, ipotPlanFrom } from './ot.js';
 
 /** [Bt, Bm] = sent [Bt, D] · mol [Bm, D]ᵀ (with `cosine`, of the L2-normalised vectors). */
 export function globalScores(sent: Tensor, mol: Tensor, o: { cosine?: boolean } = {}): Tensor {
@@ -27,6 +28,26 @@ export interface ChunkOptions {
 export interface GroupedOptions extends ChunkOptions {
   /** Cosine of the pooled vectors (a correlation in [-1, 1]) instead of their dot product (≈ D · correlation, the official logits). */
   cosine?: boolean;
+  /** The official padding-inclusive pooling (see SlotPadding); absent: padding is masked. */
+  slots?: SlotPadding;
+}
+
+/**
+ * The official code's fixed slots (reference §6-7, §12 item 5): every text padded to 256 token slots, every
+ * molecule to 580 atom and 140 motif slots, and the sums, min-max ranges and OT marginals running over
+ * all of them. With `slots`, every position of the query (token) tensor is a slot: the caller pads the
+ * texts to the slot count and passes BERT's outputs at the pad positions, which the official sums include;
+ * molecules are padded to `keys` slots that all hold `padKey` (the head applied to the official 1e-8 padding).
+ * Identical padded slots are merged, so the cost stays that of the real sizes: a padded key enters a
+ * query's min (its weight is the official 1e-8, dropped: ~1e-6 relative), a padded query's weights are
+ * uniform over all key slots (its grouped vector is norm(Σ real keys + pads · padKey), once per pad), and the
+ * OT gets one merged padded row and column with their slot counts as masses.
+ */
+export interface SlotPadding {
+  /** Key slots per molecule (580 atoms, 140 motifs in the official code). */
+  keys: number;
+  /** [D] the vector of a padded key slot. */
+  padKey: Tensor;
 }
 
 const DEFAULT_BUDGET = 1 << 21;
@@ -118,15 +139,30 @@ function take(x: Tensor, index: number[], extent: number, dim = 0): Tensor {
  * u = LN₀(Σ_t norm(Q_t)), v = LN₀(Σ_t norm(G_t)) over i's real queries; score = u · v (or cos(u, v)).
  */
 export function groupedScores(queries: Tensor, qMask: Tensor, keys: Tensor, kMask: Tensor, o: GroupedOptions = {}): Tensor {
-  const qm = qMask.to(queries.dtype as 'float32');
-  // u depends on the text only: LN₀ of the sum of its normalised real queries
-  const u = ln0(normalize(queries, -1).mul(qm.unsqueeze(-1)).sum(-2));                        // [Bt, D]
+  const qm = qMask.to(queries.dtype as 'float32'), slots = o.slots;
+  // u depends on the text only: LN₀ of the sum of its normalised real queries (with slots: of every slot)
+  const u = ln0((slots ? normalize(queries, -1) : normalize(queries, -1).mul(qm.unsqueeze(-1))).sum(-2));   // [Bt, D]
+  const pads = slots ? keySlotPads(kMask, slots, 'groupedScores') : null;
+  const padQueries = slots ? qm.rsub(1).sum(-1) : qm;                                          // [Bt] padded query slots
   return blockwise(extents(qMask), extents(kMask), o.budget ?? DEFAULT_BUDGET, (t, m) => {
     const q = take(queries, t.index, t.extent), mask = take(qm, t.index, t.extent);
     const k = take(keys, m.index, m.extent), km = take(kMask, m.index, m.extent);
-    const v = groupedKeyVectors(einsum('and,bkd->abnk', q, k), mask.unsqueeze(1), k, km);   // [bt, bm, D]
+    const sim = einsum('and,bkd->abnk', q, k);
+    const v = slots && pads
+      ? slotKeyVectors(sim, mask.unsqueeze(1), k, km, slots.padKey, {
+        padSim: einsum('and,d->an', q, slots.padKey).unsqueeze(1), keyPads: pads.indexSelect(0, indexTensor(m.index)),
+        uniformRows: padQueries.indexSelect(0, indexTensor(t.index)).unsqueeze(1), padRows: null })
+      : groupedKeyVectors(sim, mask.unsqueeze(1), k, km);                                          // [bt, bm, D]
     return pairScore(u.indexSelect(0, indexTensor(t.index)).unsqueeze(1), v, o.cosine);
   });
+}
+
+/** Per molecule, its padded key slots (slots.keys − real keys), float [Bm]; more real keys than slots is an error. */
+function keySlotPads(kMask: Tensor, slots: SlotPadding, op: string): Tensor {
+  const counts = kMask.to('float32').sum(-1);
+  const most = counts.max().item();
+  if (most > slots.keys) throw new Error(`${op}: a molecule has ${most} keys, more than the ${slots.keys} key slots`);
+  return counts.rsub(slots.keys);
 }
 
 /** The paper's local (token–atom) grain: tokens grouped over atoms. */
@@ -147,6 +183,46 @@ function groupedKeyVectors(sim: Tensor, qm: Tensor, keys: Tensor, kMask: Tensor)
   const gram = keys.matmul(keys.transpose(1, 2));                                // [bm, k, k]
   const pooledWeights = groupedPoolWeights(sim, gram.unsqueeze(0), qm, kMask.unsqueeze(0));   // [bt, bm, k]
   return ln0(einsum('abk,bkd->abd', pooledWeights, keys));
+}
+
+interface SlotTerms {
+  /** [bt, 1|bm, n] each query's similarity to the padded key. */
+  padSim: Tensor;
+  /** [bm] the molecule's padded key slots. */
+  keyPads: Tensor;
+  /** [bt|1, bm|1] rows whose weights are uniform over all key slots (padded rows: official mask value everywhere). */
+  uniformRows: Tensor;
+  /** [bt, bm] real rows left out of `qm` with all-zero similarities, whose weights fall on the padded keys (null: none). */
+  padRows: Tensor | null;
+}
+
+/**
+ * groupedKeyVectors over the official slots (SlotPadding): the padded key joins each real row's min (as an
+ * extra key at that min, with a zero vector: weight δ on nothing), and the merged padded rows add their
+ * grouped vectors before LN₀. The same function as expanding every pair to its slots (tested so).
+ */
+function slotKeyVectors(sim: Tensor, qm: Tensor, keys: Tensor, kMask: Tensor, padKey: Tensor, s: SlotTerms): Tensor {
+  const [bm, , d] = keys.shape as [number, number, number];
+  const dtype = sim.dtype as 'float32';
+  const real = kMask.to('bool').unsqueeze(0).unsqueeze(2);                                   // [1, bm, 1, k]
+  const hasPad = s.keyPads.gt(0).reshape(1, bm, 1, 1);
+  const realMin = sim.maskedFill(real.logicalNot(), Infinity).min(-1, true).values.clamp(-1e30, 1e30);
+  const padSim = s.padSim.unsqueeze(-1);
+  const lo = where(hasPad, realMin.minimum(padSim), realMin);                                // [bt, bm, n, 1]
+  // a row of a one-key molecule whose key is at the floor has min-max weight 0 on it: its weights are the
+  // 1e-8 of the padded slots (its vector is norm(padKey)), or, without padded slots, all 0 (no vector)
+  const single = kMask.to(dtype).sum(-1).eq(1).reshape(1, bm, 1, 1);
+  const degenerate = single.logicalAnd(hasPad.logicalNot().logicalOr(realMin.le(padSim))).squeeze(-1).to(dtype).mul(qm);   // [bt, bm, n]
+  const shape = sim.shape as number[];
+  const floor = lo.expand(...shape.slice(0, -1), 1);
+  const keysX = cat([keys, zeros([bm, 1, d], { dtype })], 1), maskX = cat([kMask.to(dtype), ones([bm, 1], { dtype })], 1);
+  const gram = keysX.matmul(keysX.transpose(1, 2));
+  const rows = qm.sub(degenerate);
+  const pooled = einsum('abk,bkd->abd', groupedPoolWeights(cat([sim, floor], -1), gram.unsqueeze(0), rows, maskX.unsqueeze(0)), keysX);
+  // a padded row's weights are uniform over every slot: norm(Σ real keys + pads · padKey)
+  const uniform = normalize(keys.mul(kMask.to(dtype).unsqueeze(-1)).sum(1).add(s.keyPads.unsqueeze(-1).mul(padKey)), -1);   // [bm, D]
+  const onPad = degenerate.sum(-1).add(s.padRows ?? 0).mul(hasPad.reshape(1, bm).to(dtype));    // rows whose weights sit on the padded slots
+  return ln0(pooled.add(s.uniformRows.unsqueeze(-1).mul(uniform.unsqueeze(0))).add(onPad.unsqueeze(-1).mul(normalize(padKey, -1))));
 }
 
 /** groupedKeyVectors as tensor ops: the reference the native op is tested against. */
@@ -189,28 +265,66 @@ export function midScores(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, mot
   motifExtents.forEach((e, j) => {
     if (e !== counts[j]) throw new Error(`midScores: molecule ${j}'s motif mask is not real-motifs-first: [${motifMask.select(0, j).to('float32').toNumbers().join(', ')}]`);
   });
-  const dtype = tokens.dtype as 'float32';
+  const dtype = tokens.dtype as 'float32', slots = o.slots;
   const [unitTokens, unitMotifs] = noGrad(() => [normalize(tokens.detach(), -1), normalize(motifs.detach(), -1)]);
+  // with slots: each text's padded token slots (count and Σ of their vectors, which the official code
+  // assigns to motif slot 0) and each molecule's padded motif slots
+  const padTokens = slots ? tokenMask.to(dtype).rsub(1) : null;
+  const padCount = padTokens ? padTokens.sum(-1) : null, padSum = padTokens ? tokens.mul(padTokens.unsqueeze(-1)).sum(1) : null;
+  const motifPads = slots ? keySlotPads(motifMask, slots, 'midScores') : null;
   return blockwise(extents(tokenMask), motifExtents, o.budget ?? DEFAULT_BUDGET, (t, m) => {
     const tm = take(tokenMask, t.index, t.extent), mm = take(motifMask, m.index, m.extent);
     const [bt, n] = tm.shape as [number, number];
     const [bm, mc] = mm.shape as [number, number];
     const rowMask = tm.unsqueeze(1).expand(bt, bm, n), colMask = mm.unsqueeze(0).expand(bt, bm, mc);
+    const ti = indexTensor(t.index), mi = indexTensor(m.index);
     // the plan only decides the assignment: cost, plan and one-hot carry no gradient
     const onehot = noGrad(() => {
       const cost = einsum('and,bmd->abnm', take(unitTokens, t.index, t.extent), take(unitMotifs, m.index, m.extent)).rsub(1);
       const masks = { rowMask, colMask };
-      const assign = assignTokens(ipotPlan(cost, { ...masks, beta: o.beta, iterations: o.iterations }), o.pick ?? 'argmax', masks);
+      const plan = slots && padCount && motifPads
+        ? slotPlan(cost, rowMask, colMask, padCount.indexSelect(0, ti), motifPads.indexSelect(0, mi), tokens.size(1), slots.keys, o)
+        : ipotPlan(cost, { ...masks, beta: o.beta, iterations: o.iterations });
+      const assign = assignTokens(plan, o.pick ?? 'argmax', masks);
       return assign.oneHot(mc).to(dtype).mul(rowMask.to(dtype).unsqueeze(-1));   // [bt, bm, n, mc]
     });
-    const tokenCounts = onehot.sum(2);                                                           // [bt, bm, mc]
-    const multiToken = einsum('abnm,and->abmd', onehot, take(tokens, t.index, t.extent)).div(tokenCounts.clampMin(1).unsqueeze(-1));
+    let tokenCounts = onehot.sum(2);                                                             // [bt, bm, mc]
+    let tokenSums = einsum('abnm,and->abmd', onehot, take(tokens, t.index, t.extent));
+    if (padCount && padSum) {
+      const first = tensor(Float32Array.from({ length: mc }, (_, i) => (i === 0 ? 1 : 0)), { shape: [1, 1, mc] }).to(dtype);
+      tokenCounts = tokenCounts.add(padCount.indexSelect(0, ti).reshape(bt, 1, 1).mul(first));
+      tokenSums = tokenSums.add(first.unsqueeze(-1).mul(padSum.indexSelect(0, ti).reshape(bt, 1, 1, -1)));
+    }
+    const multiToken = tokenSums.div(tokenCounts.clampMin(1).unsqueeze(-1));
     const phraseMask = tokenCounts.gt(0).logicalAnd(colMask.to('bool')).to(dtype);               // [bt, bm, mc]
     const k = take(motifs, m.index, m.extent);
-    const u = ln0(normalize(multiToken, -1).mul(phraseMask.unsqueeze(-1)).sum(-2));              // [bt, bm, D]
-    const v = groupedKeyVectors(einsum('abmd,bkd->abmk', multiToken, k), phraseMask, k, mm);
+    // u: every phrase with tokens (with slots, a padded slot 0 too: the official sum runs over all slots)
+    const u = ln0(normalize(multiToken, -1).mul((slots ? tokenCounts.gt(0).to(dtype) : phraseMask).unsqueeze(-1)).sum(-2));   // [bt, bm, D]
+    const sim = einsum('abmd,bkd->abmk', multiToken, k);
+    const v = slots && motifPads
+      ? slotKeyVectors(sim, phraseMask, k, mm, slots.padKey, {
+        padSim: einsum('abmd,d->abm', multiToken, slots.padKey), keyPads: motifPads.indexSelect(0, mi),
+        uniformRows: motifPads.indexSelect(0, mi).unsqueeze(0), padRows: tokenCounts.eq(0).logicalAnd(colMask.to('bool')).to(dtype).sum(-1) })
+      : groupedKeyVectors(sim, phraseMask, k, mm);
     return pairScore(u, v, o.cosine);
   });
+}
+
+/**
+ * The official OT over padded slots (SlotPadding) with the padded rows and columns merged: costs
+ * [bt, bm, n, mc] of the real tokens and motifs, one more row for the text's padded token slots and one more
+ * column for the molecule's padded motif slots (cost 1: the official K = 1e-8 there), masses slots / total
+ * (1/256 per token slot, 1/140 per motif slot), the initial plan their slot counts. Returns the real part.
+ */
+function slotPlan(cost: Tensor, rowMask: Tensor, colMask: Tensor, padTokens: Tensor, padMotifs: Tensor, tokenSlots: number, motifSlots: number,
+  o: { beta?: number; iterations?: number }): Tensor {
+  const [bt, bm, n, mc] = cost.shape as [number, number, number, number];
+  const f = { dtype: 'float32' as const };
+  const rows = cat([rowMask.to('float32'), padTokens.to('float32').reshape(bt, 1, 1).expand(bt, bm, 1)], -1);     // slots per row
+  const cols = cat([colMask.to('float32'), padMotifs.to('float32').reshape(1, bm, 1).expand(bt, bm, 1)], -1);     // slots per column
+  const costX = cat([cat([cost.to('float32'), ones([bt, bm, n, 1], f)], -1), ones([bt, bm, 1, mc + 1], f)], -2);
+  const plan = ipotPlanFrom(costX, rows.div(tokenSlots), cols.div(motifSlots), rows.unsqueeze(-1).mul(cols.unsqueeze(-2)), o);
+  return plan.narrow(-2, 0, n).narrow(-1, 0, mc);
 }
 
 /**
