@@ -37,8 +37,9 @@ declare -A RUNS=(
   [mol2vec]="model.atoms.input=mol2vec"
   [extras]="data.sources=[$SOURCES,\"$D/extra/gitmol_igcdata_toy.tsv.gz\",\"$D/extra/pubchem324k_icma.tsv.gz\"]"
   [mlm]="model.textInit=$OUT/mlm-text"
+  [padding]="model.orma={\"slots\":{\"tokens\":256,\"atoms\":580,\"motifs\":140}}"
 )
-ORDER=(full global global+local global+mid mol2vec gine no-brics-none downward batch64 argmin detached same-slot fixed-scale extras mlm)
+ORDER=(full global global+local global+mid mol2vec gine no-brics-none downward batch64 argmin detached same-slot fixed-scale padding extras mlm)
 NAMES=("$@"); [[ ${#NAMES[@]} -gt 0 ]] || NAMES=("${ORDER[@]}")
 for name in "${NAMES[@]}"; do [[ -v RUNS[$name] ]] || { echo "ablations: unknown run '$name' (known: ${ORDER[*]})" >&2; exit 2; }; done
 mkdir -p "$OUT"

@@ -10,6 +10,7 @@ import type { OrmaBundle } from '../model/factory.js';
 import type { TextVectors } from '../model/text-encoder.js';
 import type { MoleculeVectors } from '../model/orma.js';
 import { globalScores } from '../model/scores.js';
+import { paddedRows } from '../model/pool-scores.js';
 import { metricsFromRanks, type RankingMetrics } from './metrics.js';
 
 /**
@@ -19,9 +20,11 @@ import { metricsFromRanks, type RankingMetrics } from './metrics.js';
 export interface EncodedTexts {
   /** [N, D] */
   sentence: Tensor;
-  /** Token and multi-token vectors of every text's real tokens, text after text. */
+  /** Token and multi-token vectors of every text's real tokens (every token slot, with `slots`), text after text. */
   tokens: Ragged;
   multiTokens: Ragged;
+  /** With `slots`: each text's real token count (its rows are all slots.tokens slots). */
+  realLengths?: number[];
 }
 
 export interface EncodedMolecules {
@@ -91,14 +94,16 @@ class RaggedBuilder {
 /** `tokenBudget`: batches of long texts hold fewer texts (at most this many padded tokens each; default: no bound). */
 export function encodeTexts(b: OrmaBundle, ids: readonly (readonly number[])[], o: { batchSize?: number; tokenBudget?: number } = {}): EncodedTexts {
   const sentence: Tensor[] = new Array(ids.length);
-  const dim = b.config.orma.dim, lengths = ids.map((x) => x.length);
+  const dim = b.config.orma.dim, slots = b.config.orma.slots ?? null;
+  // with the official slots a text keeps the vectors of every slot: the padded ones count in its scores
+  const lengths = ids.map((x) => (slots ? slots.tokens : x.length));
   const tokens = new RaggedBuilder(lengths, dim), multiTokens = new RaggedBuilder(lengths, dim);
   noGrad(() => {
     for (const batch of sortedBatches(ids.map((s) => s.length), o.batchSize ?? 64, o.tokenBudget)) {
       tidy(() => {
         const v = b.model.encodeText(padSequences(batch.map((i) => ids[i]!), b.tokenizer.special.pad));
         batch.forEach((i, r) => {
-          const n = ids[i]!.length;
+          const n = lengths[i]!;
           sentence[i] = keep(v.sentence.select(0, r).clone());
           tokens.set(i, v.tokens.select(0, r).narrow(0, 0, n));
           multiTokens.set(i, v.multiTokens.select(0, r).narrow(0, 0, n));
@@ -106,7 +111,7 @@ export function encodeTexts(b: OrmaBundle, ids: readonly (readonly number[])[], 
       });
     }
   });
-  return { sentence: keepStacked(sentence), tokens: tokens.build(), multiTokens: multiTokens.build() };
+  return { sentence: keepStacked(sentence), tokens: tokens.build(), multiTokens: multiTokens.build(), ...(slots ? { realLengths: ids.map((x) => x.length) } : {}) };
 }
 
 /** `atomBudget`: batches of large molecules hold fewer molecules (at most this many padded atoms each; default: no bound). */
@@ -138,7 +143,7 @@ function keepStacked(rows: Tensor[]): Tensor {
 }
 
 export function disposeEncoded(x: EncodedTexts | EncodedMolecules): void {
-  for (const v of Object.values(x) as (Tensor | Ragged)[]) ('flat' in v ? v.flat : v).dispose();
+  for (const v of Object.values(x) as (Tensor | Ragged | number[])[]) if (!Array.isArray(v)) ('flat' in v ? v.flat : v).dispose();
 }
 
 /** [N, M] global scores (row-major float32): the model's sentence–molecule score, up to its positive scale. */
@@ -146,25 +151,14 @@ export function globalScoreMatrix(b: OrmaBundle, t: EncodedTexts, m: EncodedMole
   return noGrad(() => tidy(() => globalScores(t.sentence, m.molecule, { cosine: b.config.orma.logitScale === 'learned' }).to('float32').toArray() as Float32Array));
 }
 
-/** Items `index` of a Ragged as a zero-padded [k, L, D] batch with its bool mask [k, L]: one gather. */
-function padded(r: Ragged, index: number[]): { x: Tensor; mask: Tensor } {
-  const L = Math.max(1, ...index.map((i) => r.lengths[i]!));
-  const zeroRow = r.flat.size(0) - 1;
-  const rows = new Int32Array(index.length * L).fill(zeroRow), mask = new Uint8Array(index.length * L);
-  index.forEach((item, k) => {
-    for (let j = 0; j < r.lengths[item]!; j++) { rows[k * L + j] = r.offsets[item]! + j; mask[k * L + j] = 1; }
-  });
-  const x = r.flat.indexSelect(0, tensor(rows, { dtype: 'int32', shape: [rows.length] }).long()).reshape(index.length, L, r.flat.size(1));
-  return { x, mask: tensor(mask, { dtype: 'uint8', shape: [index.length, L] }).bool() };
-}
-
 function textVectors(t: EncodedTexts, index: number[]): TextVectors {
-  const tok = padded(t.tokens, index), multi = padded(t.multiTokens, index);
-  return { sentence: t.sentence.indexSelect(0, tensor(index, { dtype: 'int64' })), tokens: tok.x, multiTokens: multi.x, mask: tok.mask.to('int32') };
+  // with slots, a text's rows are all its token slots and its mask marks the real ones
+  const tok = paddedRows(t.tokens, index, t.realLengths), multi = paddedRows(t.multiTokens, index);
+  return { sentence: t.sentence.indexSelect(0, tensor(index, { dtype: 'int64' })), tokens: tok.x, multiTokens: multi.x, mask: tok.mask };
 }
 
 function moleculeVectors(m: EncodedMolecules, index: number[]): MoleculeVectors {
-  const a = padded(m.atoms, index), k = padded(m.motifs, index);
+  const a = paddedRows(m.atoms, index), k = paddedRows(m.motifs, index);
   return { molecule: m.molecule.indexSelect(0, tensor(index, { dtype: 'int64' })), atoms: a.x, atomMask: a.mask, motifs: k.x, motifMask: k.mask };
 }
 

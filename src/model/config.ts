@@ -23,13 +23,17 @@ export const DEFAULT_ORMA: OrmaConfig = {
   zeroMotifs: 'molecule',
   expTemp: false,
   pairing: 'all',
+  slots: null,
 };
+
+/** The official code's fixed slots: 256 tokens, 580 atoms, 140 motifs (reference §2, §4; config `slots`). */
+export const OFFICIAL_SLOTS = { tokens: 256, atoms: 580, motifs: 140 } as const;
 
 /**
  * The published code's behaviour (reference §12): argmin assignment, detached atom/motif vectors, raw
  * dot-product logits with the exp(temp) multiplier, zero-motif molecules scoring 0 at the mid grain,
- * fine grains for same-slot pairs only. Padding stays masked (the official sums over fixed 256/580/140
- * slots make a score depend on the padding; with dynamic padding that would be the batch's).
+ * fine grains for same-slot pairs only. Padding stays masked: the padding-inclusive sums (`slots:
+ * OFFICIAL_SLOTS`) are a switch of their own, not implemented together with same-slot pairing.
  */
 export const OFFICIAL_SWITCHES: Partial<OrmaConfig> = {
   otPick: 'argmin', detachNodeVectors: true, logitScale: 'official', expTemp: true, zeroMotifs: 'none', pairing: 'same-slot',

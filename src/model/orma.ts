@@ -5,6 +5,7 @@
 // has a learnable temperature on cosine scores (the official fine-grained logits are D · correlation,
 // an effective temperature of 1/D that no parameter can change).
 import { full, type Tensor } from '../tensor/index.js';
+import { padTo } from '../text/padding.js';
 import { Linear, Module, type BertConfig, type BertModel } from '../nn/index.js';
 import type { PaddedBatch } from '../text/padding.js';
 import type { GraphBatch } from '../data/graph-batch.js';
@@ -46,6 +47,21 @@ export interface OrmaConfig {
    * mode only: in eval mode every pair is scored, since same-slot scores leak the answer at evaluation).
    */
   pairing: 'all' | 'same-slot';
+  /**
+   * Official behaviour (reference §12 item 5): the fine grains' sums, min-max ranges and OT marginals run over
+   * fixed slots, padding included: texts padded to `tokens` slots (BERT's outputs at the pad positions count),
+   * molecules to `atoms` and `motifs` slots holding the heads' vectors of the official 1e-8 padding
+   * (256 / 580 / 140 as published: OFFICIAL_SLOTS). null (or absent, in older models): padding is masked.
+   * Computed in closed form at the real sizes (scores.ts SlotPadding); the text encoder runs on every slot.
+   */
+  slots?: OrmaSlots | null;
+}
+
+/** Slot counts of the official padding (config `slots`). */
+export interface OrmaSlots {
+  tokens: number;
+  atoms: number;
+  motifs: number;
 }
 
 export interface MoleculeVectors {
@@ -98,10 +114,26 @@ export class Orma extends Module {
     this.motifHead = this.module('motif_head', new Linear(h, config.dim));
     this.logitScale = config.logitScale === 'learned' ? this.param('logit_scale', full([3], INIT_LOGIT_SCALE)) : null;
     this.temp = config.expTemp ? this.param('temp', full([1], 0.07)) : null;
+    const slots = config.slots ?? null;
+    if (slots) {
+      for (const k of ['tokens', 'atoms', 'motifs'] as const) {
+        if (!Number.isInteger(slots[k]) || slots[k] < 1) throw new Error(`orma.slots.${k}: a positive integer, got ${JSON.stringify(slots[k])}`);
+      }
+      if (config.pairing === 'same-slot') throw new Error(`orma.slots: not implemented with pairing 'same-slot' (use pairing 'all')`);
+    }
   }
 
+  /** Text vectors; with `slots`, of every token slot (the batch padded to slots.tokens with the [PAD] id 0, masked as keys). */
   encodeText(batch: PaddedBatch): TextVectors {
-    return this.text.forward(batch);
+    const slots = this.config.slots;
+    if (slots && batch.seqLength > slots.tokens) throw new Error(`orma.slots: a text of ${batch.seqLength} tokens does not fit ${slots.tokens} token slots (set the tokenizer's maxLength to at most ${slots.tokens})`);
+    return this.text.forward(slots ? padTo(batch, slots.tokens, 0) : batch);
+  }
+
+  /** The atom and motif vectors of a padded slot (the heads applied to the official 1e-8 padding), [D] each. */
+  padVectors(): { atom: Tensor; motif: Tensor } {
+    const pad = full([1, this.config.molecule.hidden], 1e-8);
+    return { atom: this.atomHead.forward(pad).reshape(-1), motif: this.motifHead.forward(pad).reshape(-1) };
   }
 
   encodeMolecules(b: GraphBatch): MoleculeVectors {
@@ -139,9 +171,12 @@ export class Orma extends Module {
     const sameSlot = (c.pairing ?? 'all') === 'same-slot' && this.training;
     if (sameSlot && t.sentence.size(0) !== m.molecule.size(0)) throw new Error(`pairing 'same-slot' needs paired batches (${t.sentence.size(0)} texts, ${m.molecule.size(0)} molecules)`);
     const localFn = sameSlot ? localScoresSameSlot : localScores, midFn = sameSlot ? midScoresSameSlot : midScores;
-    const local = weights.local === 0 ? global.mul(0) : scaled(localFn(t.tokens, t.mask, m.atoms, m.atomMask, { cosine, budget: o.budget }), s.local);
+    const pads = c.slots ? this.padVectors() : null;
+    const slots = (keys: number, padKey: Tensor | undefined) => (padKey ? { slots: { keys, padKey } } : {});
+    const local = weights.local === 0 ? global.mul(0) : scaled(localFn(t.tokens, t.mask, m.atoms, m.atomMask,
+      { cosine, budget: o.budget, ...slots(c.slots?.atoms ?? 0, pads?.atom) }), s.local);
     const mid = weights.mid === 0 ? global.mul(0) : scaled(midFn(t.multiTokens, t.mask, m.motifs, m.motifMask,
-      { pick: c.otPick, beta: c.otBeta, iterations: c.otIterations, cosine, budget: o.budget }), s.mid);
+      { pick: c.otPick, beta: c.otBeta, iterations: c.otIterations, cosine, budget: o.budget, ...slots(c.slots?.motifs ?? 0, pads?.motif) }), s.mid);
     return { global, local, mid, fused: combineGrains({ global, local, mid }, weights) };
   }
 

@@ -24,11 +24,15 @@ export interface RaggedRows {
   lengths: readonly number[];
 }
 
-/** Encoded texts: sentence vectors [N, D] and the token / multi-token vectors of their real tokens. */
+/**
+ * Encoded texts: sentence vectors [N, D] and the token / multi-token vectors of their real tokens (of every
+ * token slot for a model with `slots`, whose real lengths are then `realLengths`).
+ */
 export interface PoolTexts {
   sentence: Tensor;
   tokens: RaggedRows;
   multiTokens: RaggedRows;
+  realLengths?: readonly number[];
 }
 
 /** Encoded molecules: molecule vectors [M, D], atom and motif vectors (a molecule may have no motif). */
@@ -88,6 +92,26 @@ function gatherRows(r: RaggedRows, items: readonly number[]): { rows: Tensor; of
   const D = r.flat.size(1);
   const rows = total === 0 ? zeros([0, D]) : r.flat.indexSelect(0, tensor(index, { dtype: 'int32', shape: [total] }).long());
   return { rows, offsets };
+}
+
+/**
+ * The rows of `items` padded to the longest (at least 1), one gather: x [items, width, D] (padding 0) and
+ * mask [items, width] (int32, 1 for real rows; with `real`, for each item's first real[i] rows only).
+ */
+export function paddedRows(r: RaggedRows, items: readonly number[], real?: readonly number[]): { x: Tensor; mask: Tensor } {
+  const width = Math.max(1, ...items.map((i) => r.lengths[i]!));
+  const index = new Int32Array(items.length * width), present = new Float32Array(items.length * width), mask = new Int32Array(items.length * width);
+  items.forEach((i, a) => {
+    for (let k = 0; k < r.lengths[i]!; k++) {
+      index[a * width + k] = r.offsets[i]! + k;
+      present[a * width + k] = 1;
+      mask[a * width + k] = real && k >= real[i]! ? 0 : 1;
+    }
+  });
+  const shape = [items.length, width];
+  const x = r.flat.indexSelect(0, tensor(index, { dtype: 'int32', shape: [index.length] }).long()).reshape(items.length, width, r.flat.size(1))
+    .mul(tensor(present, { shape }).to(r.flat.dtype as 'float32').unsqueeze(-1));
+  return { x, mask: tensor(mask, { dtype: 'int32', shape }) };
 }
 
 /** Every item's k × k gram (its rows times their transpose), flat, with each item's start. */
@@ -233,6 +257,7 @@ export class PoolScorer {
   private block(t: TextBlock, m: MoleculeBlock, all: boolean): Parts {
     const { weights, scales, cosine } = this;
     const c = this.model.config;
+    if (c.slots) return this.slotBlock(t, m, all);
     const scaled = (x: Tensor, k: Tensor | number) => (k === 1 ? x : x.mul(k));
     const global = scaled(globalScores(t.sentence, m.molecule, { cosine }), scales.global);
     let local: Tensor | null = null, mid: Tensor | null = null;
@@ -247,6 +272,22 @@ export class PoolScorer {
     }
     const fused = combineGrains({ global, ...(local ? { local } : {}), ...(mid ? { mid } : {}) }, weights);
     return all ? { global, local, mid, fused } : { global: null, local: null, mid: null, fused };
+  }
+
+  /**
+   * A model with the official padded slots (config `slots`): the pool kernels know only masked padding, so
+   * the block goes through the model's own scores (scores.ts, closed form over the slots) on padded tensors.
+   */
+  private slotBlock(t: TextBlock, m: MoleculeBlock, all: boolean): Parts {
+    const real = this.texts.realLengths;
+    if (!real) throw new Error('PoolScorer: a model with slots needs the texts encoded with every token slot (eval/retrieval.ts encodeTexts)');
+    const tokens = paddedRows(this.texts.tokens, t.items, real), multi = paddedRows(this.texts.multiTokens, t.items);
+    const atoms = paddedRows(this.molecules.atoms, m.items), motifs = paddedRows(this.molecules.motifs, m.items);
+    const s = this.model.scores({ sentence: t.sentence, tokens: tokens.x, multiTokens: multi.x, mask: tokens.mask },
+      { molecule: m.molecule, atoms: atoms.x, atomMask: atoms.mask, motifs: motifs.x, motifMask: motifs.mask });
+    const { weights } = this;
+    return all ? { global: s.global, local: weights.local === 0 ? null : s.local, mid: weights.mid === 0 ? null : s.mid, fused: s.fused }
+      : { global: null, local: null, mid: null, fused: s.fused };
   }
 
   dispose(): void {

@@ -35,6 +35,7 @@ export interface Explanation {
 }
 
 export function explainPair(b: OrmaBundle, text: string, graph: HierGraph): Explanation {
+  if (b.config.orma.slots) throw new Error('explainPair: models with the official padded slots (orma.slots) are not explained (masked padding only)');
   const enc = b.tokenizer.encode(text, { maxLength: b.config.tokenizer.maxLength, returnTokens: true });
   const tokens = enc.tokens!;
   const special = new Set([b.tokenizer.special.cls, b.tokenizer.special.sep, b.tokenizer.special.pad]);

@@ -134,6 +134,9 @@ export class OrmaSearch {
     await initRDKit();
     const fingerprint = await modelFingerprint(modelDir);
     const bundle = loadOrmaModel(modelDir);
+    if (bundle.config.orma.slots) {
+      throw new SearchError(`${modelDir}: the model scores over the official padded slots (orma.slots, an ablation switch), which search and its explanations do not implement; evaluate it with \`orma eval\``, 'model');
+    }
     try {
       const molecules = readMoleculeLibrary(o.molecules ?? DEFAULT_MOLECULE_LIBRARY);
       const texts = readTextLibrary(o.texts ?? DEFAULT_TEXT_LIBRARY);

@@ -29,3 +29,15 @@ export function padSequences(sequences: readonly (readonly number[])[], padId: n
   }
   return { inputIds, attentionMask, typeIds: new Int32Array(batchSize * seqLength), batchSize, seqLength, lengths };
 }
+
+/** The batch with every row padded further, to `length` positions (at least), with `padId`. */
+export function padTo(batch: PaddedBatch, length: number, padId: number): PaddedBatch {
+  if (batch.seqLength >= length) return batch;
+  const { batchSize: b, seqLength: l } = batch;
+  const inputIds = new Int32Array(b * length).fill(padId), attentionMask = new Int32Array(b * length);
+  for (let r = 0; r < b; r++) {
+    inputIds.set(batch.inputIds.subarray(r * l, (r + 1) * l), r * length);
+    attentionMask.set(batch.attentionMask.subarray(r * l, (r + 1) * l), r * length);
+  }
+  return { ...batch, inputIds, attentionMask, typeIds: new Int32Array(b * length), seqLength: length };
+}

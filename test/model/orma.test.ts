@@ -150,3 +150,46 @@ test('the official preset trains (same-slot pairing, raw logits, argmin) and sti
   }));
   model.dispose(); dispose(batch.graphs); dispose(one.graphs);
 });
+
+test('the official padded slots: the text encoder runs on every slot, scores stay per pair, a step trains, the pool scorer agrees', async () => {
+  const { createOrma } = await import('../../src/model/factory.js');
+  const { encodeTexts, encodeMolecules, disposeEncoded } = await import('../../src/eval/retrieval.js');
+  const { PoolScorer } = await import('../../src/model/pool-scores.js');
+  manualSeed(7);
+  const slots = { tokens: 64, atoms: 40, motifs: 12 };
+  const bundle = createOrma({ orma: { ...CONFIG, slots }, text: BERT, tokenizer, maxLength: 64 });
+  const model = bundle.model.eval();
+  const all = await data([0, 1, 2, 3, 4, 5]);
+  const one = { text: await data([2]), mol: await data([4]) };
+  noGrad(() => tidy(() => {
+    const t = model.encodeText(all.texts);
+    assert.equal(t.tokens.size(1), 64, 'every token slot');
+    const s = model.scores(t, model.encodeMolecules(all.graphs));
+    const single = model.scores(model.encodeText(one.text.texts), model.encodeMolecules(one.mol.graphs));
+    for (const k of ['local', 'mid', 'fused'] as const) {
+      const full = s[k].select(0, 2).select(0, 4).item();
+      assert.ok(Math.abs(single[k].item() - full) < 1e-3 * Math.max(1, Math.abs(full)), `${k}: ${single[k].item()} alone vs ${full} in the batch`);
+    }
+    // the same weights with masked padding score otherwise
+    const masked = new Orma({ ...CONFIG, slots: null }, model.text.bert.config);
+    masked.loadStateDict(model.stateDict());
+    assert.ok(masked.eval().scores(model.encodeText(all.texts), model.encodeMolecules(all.graphs)).local.sub(s.local).abs().max().item() > 1e-3);
+    masked.dispose();
+    // the pool scorer (evaluation, reranking) scores such a model through the same functions
+    const ids = PAIRS.map(([, text]) => tokenizer.encode(text, { maxLength: 64 }).ids);
+    const et = encodeTexts(bundle, ids), em = encodeMolecules(bundle, PAIRS.map(([smiles]) => buildHierGraph(smiles)));
+    const pool = new PoolScorer(model, et, em);
+    const diff = pool.fused([0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]).sub(s.fused).abs().max().item();
+    assert.ok(diff < 1e-4, `pool scorer vs scores: ${diff}`);
+    pool.dispose(); disposeEncoded(et); disposeEncoded(em);
+  }));
+  model.train();
+  tidy(() => {
+    const loss = model.loss(model.scores(model.encodeText(all.texts), model.encodeMolecules(all.graphs))).total;
+    assert.ok(Number.isFinite(loss.item()));
+    loss.backward();
+  });
+  assert.throws(() => model.encodeText(tokenizer.encodeBatch([PAIRS[0]![1].repeat(4)], { maxLength: 100 })), /does not fit 64 token slots/);
+  assert.throws(() => new Orma({ ...CONFIG, slots, pairing: 'same-slot' }, BERT), /not implemented with pairing 'same-slot'/);
+  model.dispose(); dispose(all.graphs); dispose(one.text.graphs); dispose(one.mol.graphs);
+});
