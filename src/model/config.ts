@@ -32,11 +32,10 @@ export const OFFICIAL_SLOTS = { tokens: 256, atoms: 580, motifs: 140 } as const;
 /**
  * The published code's behaviour (reference §12): argmin assignment, detached atom/motif vectors, raw
  * dot-product logits with the exp(temp) multiplier, zero-motif molecules scoring 0 at the mid grain,
- * fine grains for same-slot pairs only. Padding stays masked: the padding-inclusive sums (`slots:
- * OFFICIAL_SLOTS`) are a switch of their own, not implemented together with same-slot pairing.
+ * fine grains for same-slot pairs only, sums and OT marginals over the fixed 256/580/140 slots.
  */
 export const OFFICIAL_SWITCHES: Partial<OrmaConfig> = {
-  otPick: 'argmin', detachNodeVectors: true, logitScale: 'official', expTemp: true, zeroMotifs: 'none', pairing: 'same-slot',
+  otPick: 'argmin', detachNodeVectors: true, logitScale: 'official', expTemp: true, zeroMotifs: 'none', pairing: 'same-slot', slots: OFFICIAL_SLOTS,
 };
 
 /** Named presets for configs and the CLI. */

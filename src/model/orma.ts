@@ -119,7 +119,6 @@ export class Orma extends Module {
       for (const k of ['tokens', 'atoms', 'motifs'] as const) {
         if (!Number.isInteger(slots[k]) || slots[k] < 1) throw new Error(`orma.slots.${k}: a positive integer, got ${JSON.stringify(slots[k])}`);
       }
-      if (config.pairing === 'same-slot') throw new Error(`orma.slots: not implemented with pairing 'same-slot' (use pairing 'all')`);
     }
   }
 

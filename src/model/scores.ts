@@ -283,7 +283,7 @@ export function midScores(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, mot
       const cost = einsum('and,bmd->abnm', take(unitTokens, t.index, t.extent), take(unitMotifs, m.index, m.extent)).rsub(1);
       const masks = { rowMask, colMask };
       const plan = slots && padCount && motifPads
-        ? slotPlan(cost, rowMask, colMask, padCount.indexSelect(0, ti), motifPads.indexSelect(0, mi), tokens.size(1), slots.keys, o)
+        ? slotPlan(cost, rowMask, colMask, padCount.indexSelect(0, ti).reshape(bt, 1), motifPads.indexSelect(0, mi).reshape(1, bm), tokens.size(1), slots.keys, o)
         : ipotPlan(cost, { ...masks, beta: o.beta, iterations: o.iterations });
       const assign = assignTokens(plan, o.pick ?? 'argmax', masks);
       return assign.oneHot(mc).to(dtype).mul(rowMask.to(dtype).unsqueeze(-1));   // [bt, bm, n, mc]
@@ -314,14 +314,15 @@ export function midScores(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, mot
  * The official OT over padded slots (SlotPadding) with the padded rows and columns merged: costs
  * [bt, bm, n, mc] of the real tokens and motifs, one more row for the text's padded token slots and one more
  * column for the molecule's padded motif slots (cost 1: the official K = 1e-8 there), masses slots / total
- * (1/256 per token slot, 1/140 per motif slot), the initial plan their slot counts. Returns the real part.
+ * (1/256 per token slot, 1/140 per motif slot), the initial plan their slot counts. padTokens and padMotifs
+ * [bt|1, bm|1]: each pair's padded token and motif slots. Returns the real part.
  */
 function slotPlan(cost: Tensor, rowMask: Tensor, colMask: Tensor, padTokens: Tensor, padMotifs: Tensor, tokenSlots: number, motifSlots: number,
   o: { beta?: number; iterations?: number }): Tensor {
   const [bt, bm, n, mc] = cost.shape as [number, number, number, number];
   const f = { dtype: 'float32' as const };
-  const rows = cat([rowMask.to('float32'), padTokens.to('float32').reshape(bt, 1, 1).expand(bt, bm, 1)], -1);     // slots per row
-  const cols = cat([colMask.to('float32'), padMotifs.to('float32').reshape(1, bm, 1).expand(bt, bm, 1)], -1);     // slots per column
+  const rows = cat([rowMask.to('float32'), padTokens.to('float32').expand(bt, bm).unsqueeze(-1)], -1);     // slots per row
+  const cols = cat([colMask.to('float32'), padMotifs.to('float32').expand(bt, bm).unsqueeze(-1)], -1);     // slots per column
   const costX = cat([cat([cost.to('float32'), ones([bt, bm, n, 1], f)], -1), ones([bt, bm, 1, mc + 1], f)], -2);
   const plan = ipotPlanFrom(costX, rows.div(tokenSlots), cols.div(motifSlots), rows.unsqueeze(-1).mul(cols.unsqueeze(-2)), o);
   return plan.narrow(-2, 0, n).narrow(-1, 0, mc);
@@ -334,28 +335,49 @@ function slotPlan(cost: Tensor, rowMask: Tensor, colMask: Tensor, padTokens: Ten
  * alone — a faithful switch, not something to retrieve with. The diagonal equals the pairwise scores.
  */
 export function localScoresSameSlot(tokens: Tensor, tokenMask: Tensor, atoms: Tensor, atomMask: Tensor, o: GroupedOptions = {}): Tensor {
-  const qm = tokenMask.to(tokens.dtype as 'float32');
-  const u = ln0(normalize(tokens, -1).mul(qm.unsqueeze(-1)).sum(-2));                          // [B, D]
-  const v = groupedKeyVectors(einsum('bnd,bkd->bnk', tokens, atoms).unsqueeze(0), qm.unsqueeze(0), atoms, atomMask);  // [1, B, D]
+  const qm = tokenMask.to(tokens.dtype as 'float32'), slots = o.slots;
+  const u = ln0((slots ? normalize(tokens, -1) : normalize(tokens, -1).mul(qm.unsqueeze(-1))).sum(-2));   // [B, D]
+  const sim = einsum('bnd,bkd->bnk', tokens, atoms).unsqueeze(0);
+  const v = slots                                                                                // [1, B, D]
+    ? slotKeyVectors(sim, qm.unsqueeze(0), atoms, atomMask, slots.padKey, { padSim: einsum('bnd,d->bn', tokens, slots.padKey).unsqueeze(0),
+      keyPads: keySlotPads(atomMask, slots, 'localScoresSameSlot'), uniformRows: qm.rsub(1).sum(-1).unsqueeze(0), padRows: null })
+    : groupedKeyVectors(sim, qm.unsqueeze(0), atoms, atomMask);
   return pairScore(u.unsqueeze(1), v, o.cosine);
 }
 
 /** The mid grain with the official same-slot pairing (see localScoresSameSlot). */
 export function midScoresSameSlot(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, motifMask: Tensor, o: MidOptions = {}): Tensor {
-  const dtype = tokens.dtype as 'float32';
+  const dtype = tokens.dtype as 'float32', slots = o.slots;
   const [b, n] = tokens.shape as [number, number, number];
   const m = motifs.size(1);
   const rowMask = tokenMask.unsqueeze(0), colMask = motifMask.unsqueeze(0);                     // [1, B, n], [1, B, m]
+  // with slots (see midScores): pair b's padded token slots go to motif slot 0
+  const padTokens = slots ? tokenMask.to(dtype).rsub(1) : null;
+  const padCount = padTokens ? padTokens.sum(-1).unsqueeze(0) : null;                           // [1, B]
+  const motifPads = slots ? keySlotPads(motifMask, slots, 'midScoresSameSlot').unsqueeze(0) : null;
   const onehot = noGrad(() => {
     const cost = einsum('bnd,bmd->bnm', normalize(tokens.detach(), -1), normalize(motifs.detach(), -1)).rsub(1).unsqueeze(0);
     const masks = { rowMask: rowMask.expand(1, b, n), colMask: colMask.expand(1, b, m) };
-    const assign = assignTokens(ipotPlan(cost, { ...masks, beta: o.beta, iterations: o.iterations }), o.pick ?? 'argmax', masks);
+    const plan = slots && padCount && motifPads
+      ? slotPlan(cost, masks.rowMask, masks.colMask, padCount, motifPads, n, slots.keys, o)
+      : ipotPlan(cost, { ...masks, beta: o.beta, iterations: o.iterations });
+    const assign = assignTokens(plan, o.pick ?? 'argmax', masks);
     return assign.oneHot(m).to(dtype).mul(rowMask.to(dtype).unsqueeze(-1));                      // [1, B, n, m]
   });
-  const tokenCounts = onehot.sum(2);                                                              // [1, B, m]
-  const multiToken = einsum('abnm,bnd->abmd', onehot, tokens).div(tokenCounts.clampMin(1).unsqueeze(-1));
+  let tokenCounts = onehot.sum(2);                                                                // [1, B, m]
+  let tokenSums = einsum('abnm,bnd->abmd', onehot, tokens);
+  if (padTokens && padCount) {
+    const first = tensor(Float32Array.from({ length: m }, (_, i) => (i === 0 ? 1 : 0)), { shape: [1, 1, m] }).to(dtype);
+    tokenCounts = tokenCounts.add(padCount.unsqueeze(-1).mul(first));
+    tokenSums = tokenSums.add(first.unsqueeze(-1).mul(tokens.mul(padTokens.unsqueeze(-1)).sum(1).reshape(1, b, 1, -1)));
+  }
+  const multiToken = tokenSums.div(tokenCounts.clampMin(1).unsqueeze(-1));
   const phraseMask = tokenCounts.gt(0).logicalAnd(colMask.to('bool')).to(dtype);
-  const u = ln0(normalize(multiToken, -1).mul(phraseMask.unsqueeze(-1)).sum(-2));                 // [1, B, D]
-  const v = groupedKeyVectors(einsum('abmd,bkd->abmk', multiToken, motifs), phraseMask, motifs, motifMask);
+  const u = ln0(normalize(multiToken, -1).mul((slots ? tokenCounts.gt(0).to(dtype) : phraseMask).unsqueeze(-1)).sum(-2));   // [1, B, D]
+  const sim = einsum('abmd,bkd->abmk', multiToken, motifs);
+  const v = slots && motifPads
+    ? slotKeyVectors(sim, phraseMask, motifs, motifMask, slots.padKey, { padSim: einsum('abmd,d->abm', multiToken, slots.padKey), keyPads: motifPads.squeeze(0),
+      uniformRows: motifPads, padRows: tokenCounts.eq(0).logicalAnd(colMask.to('bool')).to(dtype).sum(-1) })
+    : groupedKeyVectors(sim, phraseMask, motifs, motifMask);
   return pairScore(u.transpose(0, 1), v, o.cosine);
 }

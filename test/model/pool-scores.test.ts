@@ -81,7 +81,8 @@ const close = (a: Tensor, b: Tensor, tol: number) => a.sub(b).abs().le(b.abs().c
 
 const CASES: [string, Partial<OrmaConfig>][] = [
   ['default (cosines, learned scales, argmax)', {}],
-  ['official switches (dot products, argmin, exp(temp))', { ...OFFICIAL_SWITCHES, pairing: 'all' }],
+  // masked padding: the pool kernels' own path (a model with slots scores through Orma.scores, test/model/orma.test.ts)
+  ['official switches (dot products, argmin, exp(temp))', { ...OFFICIAL_SWITCHES, pairing: 'all', slots: null }],
   ['global + local only (combine molatom)', { combine: 'molatom' }],
 ];
 

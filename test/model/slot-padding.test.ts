@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cat, manualSeed, randn, setDefaultDtype, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
-import { groupedScores, midScores } from '../../src/model/scores.js';
+import { groupedScores, localScoresSameSlot, midScores, midScoresSameSlot } from '../../src/model/scores.js';
 import { assignTokens, ipotPlanOps } from '../../src/model/ot.js';
 import { assertGradcheck } from '../helpers/gradcheck.js';
 
@@ -134,4 +134,19 @@ test('slots: float64 finite-difference gradients of both grains in tokens, keys 
   const x = inputs();
   assertGradcheck((q, k, p) => groupedScores(q!, x.qMask, k!, x.atomMask, { slots: { keys: 6, padKey: p! } }), [x.tokens.detach(), x.atoms.detach(), x.padAtom], { wrt: [0, 1, 2] }, 'local slots');
   assertGradcheck((q, k, p) => midScores(q!, x.qMask, k!, x.motifMask, { slots: { keys: 4, padKey: p! } }), [x.tokens.detach(), x.motifs.detach(), x.padMotif], { wrt: [0, 1, 2] }, 'mid slots');
+}));
+
+test('slots with same-slot pairing (the official preset): the diagonal is the pairwise diagonal', () => withFloat64(() => {
+  manualSeed(15);
+  const x = inputs();
+  // same-slot needs paired batches: the first 3 molecules with the 3 texts
+  const atoms = x.atoms.detach().narrow(0, 0, 3), atomMask = x.atomMask.narrow(0, 0, 3), motifs = x.motifs.detach().narrow(0, 0, 3), motifMask = x.motifMask.narrow(0, 0, 3);
+  const local = { slots: { keys: 5, padKey: x.padAtom } }, mid = { slots: { keys: 3, padKey: x.padMotif } };
+  for (const [pairwise, sameSlot] of [
+    [groupedScores(x.tokens, x.qMask, atoms, atomMask, local), localScoresSameSlot(x.tokens, x.qMask, atoms, atomMask, local)],
+    [midScores(x.tokens, x.qMask, motifs, motifMask, mid), midScoresSameSlot(x.tokens, x.qMask, motifs, motifMask, mid)],
+  ] as const) {
+    const a = rowsOf(pairwise), b = rowsOf(sameSlot);
+    for (let i = 0; i < 3; i++) assert.ok(Math.abs(a[i]![i]! - b[i]![i]!) < 1e-6, `diagonal ${i}: ${a[i]![i]} vs ${b[i]![i]}`);
+  }
 }));
