@@ -5,9 +5,8 @@
 // has a learnable temperature on cosine scores (the official fine-grained logits are D · correlation,
 // an effective temperature of 1/D that no parameter can change).
 import { full, type Tensor } from '../tensor/index.js';
-import { padTo } from '../text/padding.js';
 import { Linear, Module, type BertConfig, type BertModel } from '../nn/index.js';
-import type { PaddedBatch } from '../text/padding.js';
+import { padTo, type PaddedBatch } from '../text/padding.js';
 import type { GraphBatch } from '../data/graph-batch.js';
 import { MoleculeEncoder, type MoleculeEncoderConfig } from './molecule-encoder.js';
 import type { Mol2vecTable } from './mol2vec.js';

@@ -143,12 +143,12 @@ export function groupedScores(queries: Tensor, qMask: Tensor, keys: Tensor, kMas
   // u depends on the text only: LN₀ of the sum of its normalised real queries (with slots: of every slot)
   const u = ln0((slots ? normalize(queries, -1) : normalize(queries, -1).mul(qm.unsqueeze(-1))).sum(-2));   // [Bt, D]
   const pads = slots ? keySlotPads(kMask, slots, 'groupedScores') : null;
-  const padQueries = slots ? qm.rsub(1).sum(-1) : qm;                                          // [Bt] padded query slots
+  const padQueries = slots ? qm.rsub(1).sum(-1) : null;                                        // [Bt] padded query slots
   return blockwise(extents(qMask), extents(kMask), o.budget ?? DEFAULT_BUDGET, (t, m) => {
     const q = take(queries, t.index, t.extent), mask = take(qm, t.index, t.extent);
     const k = take(keys, m.index, m.extent), km = take(kMask, m.index, m.extent);
     const sim = einsum('and,bkd->abnk', q, k);
-    const v = slots && pads
+    const v = slots && pads && padQueries
       ? slotKeyVectors(sim, mask.unsqueeze(1), k, km, slots.padKey, {
         padSim: einsum('and,d->an', q, slots.padKey).unsqueeze(1), keyPads: pads.indexSelect(0, indexTensor(m.index)),
         uniformRows: padQueries.indexSelect(0, indexTensor(t.index)).unsqueeze(1), padRows: null })
