@@ -140,6 +140,7 @@ export class PoolScorer {
   private readonly atomGrams: { flat: Tensor; offsets: number[] } | null;
   private readonly motifGrams: { flat: Tensor; offsets: number[] } | null;
   private readonly unitMotifs: Tensor | null;
+  private readonly slots: boolean;
   private readonly owned: Tensor[] = [];
   private readonly rowBudget: number;
   private readonly colBudget: number;
@@ -159,9 +160,12 @@ export class PoolScorer {
     }));
     this.scales = s;
     for (const v of [s.global, s.local, s.mid]) if (typeof v !== 'number') this.owned.push(v);
-    this.atomGrams = this.weights.local === 0 ? null : noGrad(() => tidy(() => grams(molecules.atoms)));
-    this.motifGrams = this.weights.mid === 0 ? null : noGrad(() => tidy(() => grams(molecules.motifs)));
-    this.unitMotifs = this.weights.mid === 0 ? null : keep(noGrad(() => tidy(() => normalize(molecules.motifs.flat, -1))));
+    // the kernels' per-molecule precomputation (a model with slots scores through Orma.scores: slotBlock)
+    this.slots = Boolean(c.slots);
+    const local = this.weights.local !== 0 && !this.slots, mid = this.weights.mid !== 0 && !this.slots;
+    this.atomGrams = local ? noGrad(() => tidy(() => grams(molecules.atoms))) : null;
+    this.motifGrams = mid ? noGrad(() => tidy(() => grams(molecules.motifs))) : null;
+    this.unitMotifs = mid ? keep(noGrad(() => tidy(() => normalize(molecules.motifs.flat, -1)))) : null;
     for (const g of [this.atomGrams, this.motifGrams]) if (g) this.owned.push(g.flat);
     if (this.unitMotifs) this.owned.push(this.unitMotifs);
   }
@@ -199,6 +203,7 @@ export class PoolScorer {
   private textBlock(items: number[]): TextBlock {
     const { weights } = this;
     const b: TextBlock = { items, sentence: this.texts.sentence.indexSelect(0, int64(items)) };
+    if (this.slots) return b;
     if (weights.local !== 0) {
       const { rows, offsets } = gatherRows(this.texts.tokens, items);
       // u = LN₀(Σ_t norm(token_t)) over each text's real tokens (scores.ts groupedScores)
@@ -238,6 +243,7 @@ export class PoolScorer {
 
   private moleculeBlock(items: number[]): MoleculeBlock {
     const b: MoleculeBlock = { items, molecule: this.molecules.molecule.indexSelect(0, int64(items)) };
+    if (this.slots) return b;
     if (this.weights.local !== 0) {
       const { rows, offsets } = gatherRows(this.molecules.atoms, items);
       const g = this.atomGrams!;
@@ -257,7 +263,7 @@ export class PoolScorer {
   private block(t: TextBlock, m: MoleculeBlock, all: boolean): Parts {
     const { weights, scales, cosine } = this;
     const c = this.model.config;
-    if (c.slots) return this.slotBlock(t, m, all);
+    if (this.slots) return this.slotBlock(t, m, all);
     const scaled = (x: Tensor, k: Tensor | number) => (k === 1 ? x : x.mul(k));
     const global = scaled(globalScores(t.sentence, m.molecule, { cosine }), scales.global);
     let local: Tensor | null = null, mid: Tensor | null = null;

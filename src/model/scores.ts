@@ -288,26 +288,47 @@ export function midScores(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, mot
       const assign = assignTokens(plan, o.pick ?? 'argmax', masks);
       return assign.oneHot(mc).to(dtype).mul(rowMask.to(dtype).unsqueeze(-1));   // [bt, bm, n, mc]
     });
-    let tokenCounts = onehot.sum(2);                                                             // [bt, bm, mc]
-    let tokenSums = einsum('abnm,and->abmd', onehot, take(tokens, t.index, t.extent));
-    if (padCount && padSum) {
-      const first = tensor(Float32Array.from({ length: mc }, (_, i) => (i === 0 ? 1 : 0)), { shape: [1, 1, mc] }).to(dtype);
-      tokenCounts = tokenCounts.add(padCount.indexSelect(0, ti).reshape(bt, 1, 1).mul(first));
-      tokenSums = tokenSums.add(first.unsqueeze(-1).mul(padSum.indexSelect(0, ti).reshape(bt, 1, 1, -1)));
-    }
-    const multiToken = tokenSums.div(tokenCounts.clampMin(1).unsqueeze(-1));
-    const phraseMask = tokenCounts.gt(0).logicalAnd(colMask.to('bool')).to(dtype);               // [bt, bm, mc]
-    const k = take(motifs, m.index, m.extent);
-    // u: every phrase with tokens (with slots, a padded slot 0 too: the official sum runs over all slots)
-    const u = ln0(normalize(multiToken, -1).mul((slots ? tokenCounts.gt(0).to(dtype) : phraseMask).unsqueeze(-1)).sum(-2));   // [bt, bm, D]
-    const sim = einsum('abmd,bkd->abmk', multiToken, k);
-    const v = slots && motifPads
-      ? slotKeyVectors(sim, phraseMask, k, mm, slots.padKey, {
-        padSim: einsum('abmd,d->abm', multiToken, slots.padKey), keyPads: motifPads.indexSelect(0, mi),
-        uniformRows: motifPads.indexSelect(0, mi).unsqueeze(0), padRows: tokenCounts.eq(0).logicalAnd(colMask.to('bool')).to(dtype).sum(-1) })
-      : groupedKeyVectors(sim, phraseMask, k, mm);
+    const pads = slots && padCount && padSum && motifPads
+      ? { count: padCount.indexSelect(0, ti).reshape(bt, 1), sum: padSum.indexSelect(0, ti).unsqueeze(1), motifSlots: motifPads.indexSelect(0, mi), padKey: slots.padKey }
+      : null;
+    const { u, v } = phraseVectors(onehot.sum(2), einsum('abnm,and->abmd', onehot, take(tokens, t.index, t.extent)), colMask, take(motifs, m.index, m.extent), mm, pads);
     return pairScore(u, v, o.cosine);
   });
+}
+
+/** The padded slots of the mid grain's pairs (SlotPadding), for phraseVectors. */
+interface PhrasePads {
+  /** [a|1, b|1] padded token slots, and [a|1, b|1, D] the sum of their vectors: the official code assigns them to motif slot 0. */
+  count: Tensor;
+  sum: Tensor;
+  /** [b] padded motif slots. */
+  motifSlots: Tensor;
+  padKey: Tensor;
+}
+
+/**
+ * The mid grain after the assignment (reference §7): from each pair's token counts [a, b, m] and token sums
+ * [a, b, m, D] per motif, the multi-token vectors (means; with `pads`, the padded tokens join motif slot 0),
+ * u = LN₀(Σ norm(phrases)) and v, the phrases grouped over the motifs k [b, m, D] (mask mm [b, m]).
+ */
+function phraseVectors(tokenCounts: Tensor, tokenSums: Tensor, colMask: Tensor, k: Tensor, mm: Tensor, pads: PhrasePads | null): { u: Tensor; v: Tensor } {
+  const dtype = tokenSums.dtype as 'float32', mc = tokenCounts.size(-1);
+  if (pads) {
+    const first = tensor(Float32Array.from({ length: mc }, (_, i) => (i === 0 ? 1 : 0)), { shape: [1, 1, mc] }).to(dtype);
+    tokenCounts = tokenCounts.add(pads.count.unsqueeze(-1).mul(first));
+    tokenSums = tokenSums.add(first.unsqueeze(-1).mul(pads.sum.unsqueeze(-2)));
+  }
+  const multiToken = tokenSums.div(tokenCounts.clampMin(1).unsqueeze(-1));
+  const reached = tokenCounts.gt(0), real = colMask.to('bool');
+  const phraseMask = reached.logicalAnd(real).to(dtype);                                        // [a, b, m]
+  // u: every phrase with tokens (with slots, a padded slot 0 too: the official sum runs over all slots)
+  const u = ln0(normalize(multiToken, -1).mul((pads ? reached.to(dtype) : phraseMask).unsqueeze(-1)).sum(-2));   // [a, b, D]
+  const sim = einsum('abmd,bkd->abmk', multiToken, k);
+  const v = pads
+    ? slotKeyVectors(sim, phraseMask, k, mm, pads.padKey, { padSim: einsum('abmd,d->abm', multiToken, pads.padKey), keyPads: pads.motifSlots,
+      uniformRows: pads.motifSlots.unsqueeze(0), padRows: reached.logicalNot().logicalAnd(real).to(dtype).sum(-1) })
+    : groupedKeyVectors(sim, phraseMask, k, mm);
+  return { u, v };
 }
 
 /**
@@ -353,31 +374,17 @@ export function midScoresSameSlot(tokens: Tensor, tokenMask: Tensor, motifs: Ten
   const rowMask = tokenMask.unsqueeze(0), colMask = motifMask.unsqueeze(0);                     // [1, B, n], [1, B, m]
   // with slots (see midScores): pair b's padded token slots go to motif slot 0
   const padTokens = slots ? tokenMask.to(dtype).rsub(1) : null;
-  const padCount = padTokens ? padTokens.sum(-1).unsqueeze(0) : null;                           // [1, B]
-  const motifPads = slots ? keySlotPads(motifMask, slots, 'midScoresSameSlot').unsqueeze(0) : null;
+  const pads = slots && padTokens ? { count: padTokens.sum(-1).unsqueeze(0), sum: tokens.mul(padTokens.unsqueeze(-1)).sum(1).unsqueeze(0),
+    motifSlots: keySlotPads(motifMask, slots, 'midScoresSameSlot'), padKey: slots.padKey } : null;
   const onehot = noGrad(() => {
     const cost = einsum('bnd,bmd->bnm', normalize(tokens.detach(), -1), normalize(motifs.detach(), -1)).rsub(1).unsqueeze(0);
     const masks = { rowMask: rowMask.expand(1, b, n), colMask: colMask.expand(1, b, m) };
-    const plan = slots && padCount && motifPads
-      ? slotPlan(cost, masks.rowMask, masks.colMask, padCount, motifPads, n, slots.keys, o)
+    const plan = slots && pads
+      ? slotPlan(cost, masks.rowMask, masks.colMask, pads.count, pads.motifSlots.unsqueeze(0), n, slots.keys, o)
       : ipotPlan(cost, { ...masks, beta: o.beta, iterations: o.iterations });
     const assign = assignTokens(plan, o.pick ?? 'argmax', masks);
     return assign.oneHot(m).to(dtype).mul(rowMask.to(dtype).unsqueeze(-1));                      // [1, B, n, m]
   });
-  let tokenCounts = onehot.sum(2);                                                                // [1, B, m]
-  let tokenSums = einsum('abnm,bnd->abmd', onehot, tokens);
-  if (padTokens && padCount) {
-    const first = tensor(Float32Array.from({ length: m }, (_, i) => (i === 0 ? 1 : 0)), { shape: [1, 1, m] }).to(dtype);
-    tokenCounts = tokenCounts.add(padCount.unsqueeze(-1).mul(first));
-    tokenSums = tokenSums.add(first.unsqueeze(-1).mul(tokens.mul(padTokens.unsqueeze(-1)).sum(1).reshape(1, b, 1, -1)));
-  }
-  const multiToken = tokenSums.div(tokenCounts.clampMin(1).unsqueeze(-1));
-  const phraseMask = tokenCounts.gt(0).logicalAnd(colMask.to('bool')).to(dtype);
-  const u = ln0(normalize(multiToken, -1).mul((slots ? tokenCounts.gt(0).to(dtype) : phraseMask).unsqueeze(-1)).sum(-2));   // [1, B, D]
-  const sim = einsum('abmd,bkd->abmk', multiToken, motifs);
-  const v = slots && motifPads
-    ? slotKeyVectors(sim, phraseMask, motifs, motifMask, slots.padKey, { padSim: einsum('abmd,d->abm', multiToken, slots.padKey), keyPads: motifPads.squeeze(0),
-      uniformRows: motifPads, padRows: tokenCounts.eq(0).logicalAnd(colMask.to('bool')).to(dtype).sum(-1) })
-    : groupedKeyVectors(sim, phraseMask, motifs, motifMask);
+  const { u, v } = phraseVectors(onehot.sum(2), einsum('abnm,bnd->abmd', onehot, tokens), colMask, motifs, motifMask, pads);   // [1, B, D] each
   return pairScore(u.transpose(0, 1), v, o.cosine);
 }
