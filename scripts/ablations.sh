@@ -9,7 +9,7 @@
 # (summary.json) is skipped, an interrupted one is resumed with --resume. The mlm row first pre-trains its
 # text encoder with masked-language modelling (MLM_EPOCHS epochs over the same training texts, the evaluation
 # molecules' texts excluded) into $OUT/mlm-text, then starts from it (model.textInit).
-#   LANES=2 bash scripts/ablations.sh [NAME ...]   # LANES runs side by side, 2/LANES threads each
+#   LANES=2 bash scripts/ablations.sh [NAME ...]   # LANES runs side by side, 2/LANES threads each (or THREADS)
 #   node scripts/ablation-table.mjs runs/ablations # the table, from each run's metrics.jsonl
 set -euo pipefail
 BASE=docs/runs/2026-12-01b/orma.json
@@ -39,7 +39,12 @@ declare -A RUNS=(
   [mlm]="model.textInit=$OUT/mlm-text"
   [padding]="model.orma={\"slots\":{\"tokens\":256,\"atoms\":580,\"motifs\":140}}"
 )
-ORDER=(full global global+local global+mid mol2vec gine no-brics-none downward batch64 argmin detached same-slot fixed-scale padding extras mlm)
+# second seeds (initialisation, dropout and batch order) of rows whose gains are near the noise, and the rows
+# that helped combined: the candidate next recipe
+for name in full downward mlm gine; do RUNS[$name-seed1]="${RUNS[$name]} run.seed=1"; done
+RUNS[combined]="${RUNS[gine]} ${RUNS[downward]} ${RUNS[mlm]}"
+ORDER=(full global global+local global+mid mol2vec gine no-brics-none downward batch64 argmin detached same-slot fixed-scale padding extras mlm
+  full-seed1 downward-seed1 mlm-seed1 gine-seed1 combined)
 NAMES=("$@"); [[ ${#NAMES[@]} -gt 0 ]] || NAMES=("${ORDER[@]}")
 for name in "${NAMES[@]}"; do [[ -v RUNS[$name] ]] || { echo "ablations: unknown run '$name' (known: ${ORDER[*]})" >&2; exit 2; }; done
 mkdir -p "$OUT"
@@ -55,11 +60,11 @@ pretrain() {
   ORMA_NUM_THREADS=$THREADS node bin/orma.js pretrain-text --config "$OUT/mlm-text.json" --vocab "$(recipe model.vocab)" \
     --data "$OUT/mlm-texts.txt" --epochs "$MLM_EPOCHS" --warmup 200 --out "$OUT/mlm-text" "${resume[@]}" --quiet 2>> "$OUT/mlm-text.log"
 }
-THREADS=$((2 / LANES > 0 ? 2 / LANES : 1))
+THREADS=${THREADS:-$((2 / LANES > 0 ? 2 / LANES : 1))}
 run() {
   local name=$1 dir="$OUT/$1" resume=()
   if [[ -f $dir/summary.json ]]; then echo "== $name: done" >&2; return 0; fi
-  if [[ $name == mlm ]]; then pretrain || { echo "ablations: MLM pre-training failed, see $OUT/mlm-text.log" >&2; return 1; }; fi
+  if [[ ${RUNS[$name]} == *textInit* ]]; then pretrain || { echo "ablations: MLM pre-training failed, see $OUT/mlm-text.log" >&2; return 1; }; fi
   [[ -d $dir/last ]] && resume=(--resume)
   echo "== $name (${RUNS[$name]:-the recipe as is}), $STEPS steps, $(date +%T)" >&2
   # shellcheck disable=SC2086
