@@ -7,7 +7,10 @@
 // With --fixed-padding (implies --torch), the PyTorch step again on the same batches padded to the official
 // recipe's fixed shapes (tokens 256, atoms 580, motifs 140 per molecule; masked, so the same scores): what
 // dynamic shapes save. It needs several GB and tens of seconds per step: --fixed-steps (default 3) of them.
-//   node dist/bench/orma.js [--json] [--steps N] [--batch N] [--no-worst] [--torch] [--fixed-padding] [--fixed-steps N]
+// With --profile, the same steps once more under libtorch's op profiler (src/tensor/profiler.ts): self time
+// per op of the ORMA and of the global-only step, sorted by what the ORMA step adds (profiled times run
+// longer than the timed ones: the profiler's own cost per op).
+//   node dist/bench/orma.js [--json] [--steps N] [--batch N] [--no-worst] [--torch] [--fixed-padding] [--fixed-steps N] [--profile]
 //   (data: ../shared/data or ORMA_DATA)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AdamW, dispose, getNumThreads, keep, manualSeed, saveSafetensors, tensor, tidy, zeros, type Tensor } from '../src/tensor/index.js';
+import { AdamW, dispose, getNumThreads, keep, manualSeed, profile, saveSafetensors, tensor, tidy, zeros, type Tensor } from '../src/tensor/index.js';
 import { buildHierGraph, initRDKit, type HierGraph } from '../src/chem/index.js';
 import { BertTokenizer } from '../src/text/index.js';
 import { padSequences } from '../src/text/padding.js';
@@ -32,7 +35,7 @@ import { DEFAULT_MODEL_DIR } from '../src/util/paths.js';
 import { machineInfo } from './machine.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, steps: { type: 'string' }, batch: { type: 'string' }, 'no-worst': { type: 'boolean' }, torch: { type: 'boolean' },
-  'fixed-padding': { type: 'boolean' }, 'fixed-steps': { type: 'string' } } });
+  'fixed-padding': { type: 'boolean' }, 'fixed-steps': { type: 'string' }, profile: { type: 'boolean' } } });
 /** The official code's fixed shapes (orma-reference.md): text tokens, atoms and motifs per molecule. */
 const OFFICIAL_PADDING = '256,580,140';
 const steps = Number(values.steps ?? 8), batchSize = Number(values.batch ?? 32);
@@ -168,6 +171,18 @@ for (let s = 1; s <= steps; s++) {
   fine.local += f.local; fine.mid += f.mid;
 }
 const per = (x: number) => Number((x / steps).toFixed(1));
+
+/** Self ms per step of each op in the ORMA and the global-only steps, the ops the ORMA step adds most to first. */
+function opProfile(top = 30): Record<string, unknown> {
+  const run = (grains: 'all' | 'global') => profile(() => { for (let s = 1; s <= steps; s++) step(batches[s]!, grains); });
+  const all = run('all'), global = run('global');
+  const globalOps = new Map(global.ops.map((o) => [o.name, o]));
+  const rows = all.ops.map((o) => ({ name: o.name, calls_per_step: per(o.calls), orma_self_ms: per(o.selfMs), global_self_ms: per(globalOps.get(o.name)?.selfMs ?? 0),
+    extra_ms: per(o.selfMs - (globalOps.get(o.name)?.selfMs ?? 0)) }));
+  return { recorded_ms_per_step: { orma: per(all.recordedMs), global_only: per(global.recordedMs) },
+    ops: rows.sort((a, b) => b.extra_ms - a.extra_ms).slice(0, top) };
+}
+const opTimes = values.profile ? opProfile() : null;
 const padding = (() => {
   let real = 0, slots = 0, atomsReal = 0, atomsPadded = 0;
   for (const b of batches.slice(1)) {
@@ -205,6 +220,7 @@ const result = {
   global_only_breakdown_ms: { text_forward: per(globalOnly.text), molecule_forward: per(globalOnly.molecules), scores_and_loss: per(globalOnly.scores), backward: per(globalOnly.backward), optimizer: per(globalOnly.optimizer) },
   fine_grains_forward_backward_ms: { local: per(fine.local), mid: per(fine.mid), both: per(fine.local + fine.mid) },
   worst_batch: worst,
+  profile: opTimes,
   pairs_per_second: Number((batchSize * steps / (orma.total / 1000)).toFixed(1)),
   torch: torchResult,
   ratio_orma_over_torch: torchResult ? Number((orma.total / steps / (torchResult.step_ms_median as number)).toFixed(3)) : null,

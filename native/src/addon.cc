@@ -9,6 +9,7 @@ void registerOt(Napi::Env env, Napi::Object exports);  // ot.cc
 void registerPool(Napi::Env env, Napi::Object exports);  // pool.cc
 void registerGrouped(Napi::Env env, Napi::Object exports);  // grouped.cc
 void registerAllocator(Napi::Env env, Napi::Object exports);  // allocator.cc
+void registerProfiler(Napi::Env env, Napi::Object exports);  // profiler.cc
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installCachingAllocator();
@@ -26,6 +27,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerPool(env, exports);
   registerGrouped(env, exports);
   registerAllocator(env, exports);
+  registerProfiler(env, exports);
   return exports;
 }
 

@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "pool_kernels.h"
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -37,6 +38,7 @@ void checkRagged(const std::vector<int64_t>& off, int64_t total, const char* nam
 // ipotPlanLanes(cost [P, n, m], a [P, n], b [P, m], beta, iterations, lanes) -> plan [P, n, m]: ot.cc's ipotPlan
 // (same contract, same bits), W = lanes problems at a time (0: the widest the CPU has).
 Napi::Value ipotPlanLanes(const Napi::CallbackInfo& info) {
+  RECORD_FUNCTION("orma::ipotPlanLanes", std::vector<c10::IValue>());  // named in profiles (profiler.cc)
   at::NoGradGuard noGrad;
   const at::Tensor cost = T(info, 0).detach().to(at::kFloat).contiguous();
   const at::Tensor a = T(info, 1).detach().to(at::kFloat).contiguous();
@@ -93,6 +95,7 @@ Napi::Value ipotPlanLanes(const Napi::CallbackInfo& info) {
 // keys rows) colOffsets[b]..colOffsets[b+1]; its k × k atom gram starts at grams[gramOffsets[b]]; u[a] is the
 // text's pooled vector LN₀(Σ norm(token)). The score is u · v, or their cosine.
 Napi::Value localPoolScores(const Napi::CallbackInfo& info) {
+  RECORD_FUNCTION("orma::localPoolScores", std::vector<c10::IValue>());  // named in profiles (profiler.cc)
   at::NoGradGuard noGrad;
   const at::Tensor sim = floats(info, 0, 2, "sim");
   const std::vector<int64_t> rows = offsets(info, 1, "rowOffsets"), cols = offsets(info, 2, "colOffsets");
@@ -131,6 +134,7 @@ Napi::Value localPoolScores(const Napi::CallbackInfo& info) {
 // motifs the motif vectors, grams their k × k grams. A pair with no motif (or no token) scores 0. Pairs are
 // grouped by motif count, then by token count, W to a lane group.
 Napi::Value midPoolScores(const Napi::CallbackInfo& info) {
+  RECORD_FUNCTION("orma::midPoolScores", std::vector<c10::IValue>());  // named in profiles (profiler.cc)
   at::NoGradGuard noGrad;
   const at::Tensor cosines = floats(info, 0, 2, "cosT");
   const std::vector<int64_t> rows = offsets(info, 1, "rowOffsets"), cols = offsets(info, 2, "colOffsets");

@@ -10,6 +10,7 @@ export { Adam, AdamW, clipGradNorm, type ParamGroup, type AdamOptions, type Opti
 export { LRScheduler, linearWarmupDecay, cosineWithWarmup, constant, type Schedule } from './schedule.js';
 export { ipotKernel } from './transport.js';
 export { groupedPoolWeights } from './grouped.js';
+export { profile, summarizeTrace, type OpTime, type Profile } from './profiler.js';
 export { poolLanes, ipotKernelLanes, localPoolScores, midPoolScores, type MidPoolOptions } from './pool.js';
 export { saveSafetensors, loadSafetensors, type SafetensorsFile } from './safetensors.js';
 export { loadTorchCheckpoint, isTorchCheckpoint, type TorchCheckpoint, type SkippedEntry } from './torch-checkpoint.js';
