@@ -106,6 +106,19 @@ function withAtomInput(orma: OrmaConfig, c: TrainConfig): OrmaConfig {
   return { ...orma, molecule: { ...orma.molecule, atomInput: 'mol2vec', mol2vecRadius: c.model.atoms.radius } };
 }
 
+/**
+ * The pairs whose molecule fits the official fixed slots (`orma.slots`): a molecule with more atoms or motifs
+ * than the slots cannot be padded to them (ChEBI-20 train has one of 289 motifs against 140 slots), so it
+ * is left out, and the count is logged.
+ */
+export function withinSlots(pairs: Pair[], slots: { atoms: number; motifs: number }, what: string, log: (line: string) => void): Pair[] {
+  const kept = pairs.filter((p) => p.graph.numAtoms <= slots.atoms && p.graph.numMotifs <= slots.motifs);
+  if (kept.length < pairs.length) {
+    log(`data: ${what}: ${pairs.length - kept.length} pairs left out, their molecules over the slots (${slots.atoms} atoms, ${slots.motifs} motifs)`);
+  }
+  return kept;
+}
+
 function readTable(path: string): Mol2vecTable {
   try {
     return readMol2vecTable(path);
@@ -143,6 +156,10 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
   const presetOrma = ORMA_PRESETS[c.model.preset];
   for (const k of Object.keys(c.model.orma)) if (!(k in presetOrma)) throw new ConfigError(`model.orma.${k}: unknown ORMA option (known: ${Object.keys(presetOrma).join(', ')})`);
   const orma = withAtomInput({ ...presetOrma, ...(c.model.orma as Partial<OrmaConfig>) }, c);
+  if (orma.slots) {
+    train.pairs = withinSlots(train.pairs, orma.slots, 'training', log);
+    for (const v of validation) v.pairs = withinSlots(v.pairs, orma.slots, `validation ${v.name}`, log);
+  }
   const mol2vec = c.model.atoms.input === 'mol2vec' ? readTable(c.model.atoms.mol2vec) : undefined;
   if (mol2vec) log(`model: Mol2vec atom inputs of radius ${c.model.atoms.radius} from ${mol2vec.source} (${mol2vec.rows} rows x ${mol2vec.dim}, frozen)`);
   manualSeed(c.run.seed);  // initial weights depend on the seed only
