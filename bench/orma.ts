@@ -177,8 +177,10 @@ function opProfile(top = 30): Record<string, unknown> {
   const run = (grains: 'all' | 'global') => profile(() => { for (let s = 1; s <= steps; s++) step(batches[s]!, grains); });
   const all = run('all'), global = run('global');
   const globalOps = new Map(global.ops.map((o) => [o.name, o]));
-  const rows = all.ops.map((o) => ({ name: o.name, calls_per_step: per(o.calls), orma_self_ms: per(o.selfMs), global_self_ms: per(globalOps.get(o.name)?.selfMs ?? 0),
-    extra_ms: per(o.selfMs - (globalOps.get(o.name)?.selfMs ?? 0)) }));
+  const rows = all.ops.map((o) => {
+    const globalMs = globalOps.get(o.name)?.selfMs ?? 0;
+    return { name: o.name, calls_per_step: per(o.calls), orma_self_ms: per(o.selfMs), global_self_ms: per(globalMs), extra_ms: per(o.selfMs - globalMs) };
+  });
   return { recorded_ms_per_step: { orma: per(all.recordedMs), global_only: per(global.recordedMs) },
     ops: rows.sort((a, b) => b.extra_ms - a.extra_ms).slice(0, top) };
 }

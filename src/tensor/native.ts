@@ -156,12 +156,12 @@ export interface NativeEngine {
   groupedPoolWeights(sim: H, gram: H, index: H, qm: H, km: H): H;
   // pool scoring (pool.cc)
   ipotPlanLanes(cost: H, a: H, b: H, beta: number, iterations: number, lanes: number): H;
-  /** profiler.cc: libtorch's op profiler on this thread, its Chrome trace written to `path` at stop. */
-  profilerStart(path: string): void;
-  profilerStop(): void;
   localPoolScores(sim: H, rowOffsets: H, colOffsets: H, keys: H, grams: H, gramOffsets: H, u: H, cosine: boolean): H;
   midPoolScores(cosT: H, rowOffsets: H, colOffsets: H, tokens: H, motifs: H, grams: H, gramOffsets: H, beta: number, iterations: number, argmin: boolean, tieTolerance: number, cosine: boolean, lanes: number): H;
   poolLanes(): number;
+  // op profiling (profiler.cc): libtorch's profiler on this thread, its Chrome trace written to `path` at stop
+  profilerStart(path: string): void;
+  profilerStop(): void;
 }
 
 /** The numeric codes the addon's ops take, by name: dtypes, `unary` ops and `compare` ops. */

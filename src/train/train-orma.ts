@@ -144,7 +144,6 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
     sources: c.data.sources, exclude: [...c.data.exclude, ...validationFiles], benchmarks: c.data.excludeBenchmarks as EvalSet[],
     featurizer, cacheDir: c.data.cache, strict: c.data.strict, log,
   });
-  if (train.pairs.length < c.optim.batchSize) throw new ConfigError(`only ${train.pairs.length} training pairs left, fewer than one batch of ${c.optim.batchSize}`);
   const validation = [];
   for (const v of c.data.validation) {
     const { pairs, problems } = await loadPairs([v.file], { featurizer, cacheDir: c.data.cache, strict: c.data.strict });
@@ -160,6 +159,8 @@ export async function trainOrma(o: TrainOptions): Promise<TrainResult> {
     train.pairs = withinSlots(train.pairs, orma.slots, 'training', log);
     for (const v of validation) v.pairs = withinSlots(v.pairs, orma.slots, `validation ${v.name}`, log);
   }
+  // after every filter: the trainer needs at least one full batch
+  if (train.pairs.length < c.optim.batchSize) throw new ConfigError(`only ${train.pairs.length} training pairs left, fewer than one batch of ${c.optim.batchSize}`);
   const mol2vec = c.model.atoms.input === 'mol2vec' ? readTable(c.model.atoms.mol2vec) : undefined;
   if (mol2vec) log(`model: Mol2vec atom inputs of radius ${c.model.atoms.radius} from ${mol2vec.source} (${mol2vec.rows} rows x ${mol2vec.dim}, frozen)`);
   manualSeed(c.run.seed);  // initial weights depend on the seed only
