@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AdamW, dispose, getNumThreads, keep, manualSeed, profile, saveSafetensors, tensor, tidy, zeros, type Tensor } from '../src/tensor/index.js';
+import { AdamW, dispose, getNumThreads, keep, manualSeed, profile, saveSafetensors, tensor, tidy, zeros, type OpTime, type Tensor } from '../src/tensor/index.js';
 import { buildHierGraph, initRDKit, type HierGraph } from '../src/chem/index.js';
 import { BertTokenizer } from '../src/text/index.js';
 import { padSequences } from '../src/text/padding.js';
@@ -77,17 +77,17 @@ function step(b: (typeof batches)[number], grains: 'all' | 'global', parts?: Par
   });
 }
 
-/** Forward + backward of the local and mid losses alone, from fixed encoder outputs. */
-function fineGrains(b: (typeof batches)[number]): { local: number; mid: number } {
+/** Forward + backward of the local and mid losses alone, from fixed encoder outputs (`wrap`: around each grain, e.g. a profiler). */
+function fineGrains(b: (typeof batches)[number], wrap: (grain: 'local' | 'mid', f: () => void) => void = (_, f) => f()): { local: number; mid: number } {
   return tidy(() => {
     const leaf = (x: Tensor) => x.detach().requiresGrad_(true);
     const t: TextVectors = tidy(() => model.encodeText(b.texts));
     const m: MoleculeVectors = tidy(() => model.encodeMolecules(batchGraphs(b.graphs)));
     const tokens = leaf(t.tokens), multi = leaf(t.multiTokens), atoms = leaf(m.atoms), motifs = leaf(m.motifs);
     const a = clock();
-    symmetricInfoNce(localScores(tokens, t.mask, atoms, m.atomMask, { cosine: true }).mul(14)).backward();
+    wrap('local', () => symmetricInfoNce(localScores(tokens, t.mask, atoms, m.atomMask, { cosine: true }).mul(14)).backward());
     const b1 = clock();
-    symmetricInfoNce(midScores(multi, t.mask, motifs, m.motifMask, { cosine: true }).mul(14)).backward();
+    wrap('mid', () => symmetricInfoNce(midScores(multi, t.mask, motifs, m.motifMask, { cosine: true }).mul(14)).backward());
     return { local: b1 - a, mid: clock() - b1 };
   });
 }
@@ -181,8 +181,17 @@ function opProfile(top = 30): Record<string, unknown> {
     const globalMs = globalOps.get(o.name)?.selfMs ?? 0;
     return { name: o.name, calls_per_step: per(o.calls), orma_self_ms: per(o.selfMs), global_self_ms: per(globalMs), extra_ms: per(o.selfMs - globalMs) };
   });
+  // each fine grain alone (forward + backward from fixed encoder outputs), its ops by self time
+  const grains = { local: [] as OpTime[][], mid: [] as OpTime[][] };
+  for (let s = 1; s <= steps; s++) fineGrains(batches[s]!, (grain, f) => { grains[grain].push(profile(f).ops); });
+  const grainOps = (runs: OpTime[][]) => {
+    const sum = new Map<string, { calls: number; selfMs: number }>();
+    for (const o of runs.flat()) { const e = sum.get(o.name) ?? { calls: 0, selfMs: 0 }; e.calls += o.calls; e.selfMs += o.selfMs; sum.set(o.name, e); }
+    return { recorded_ms_per_step: per([...sum.values()].reduce((n, e) => n + e.selfMs, 0)),
+      ops: [...sum].map(([name, e]) => ({ name, calls_per_step: per(e.calls), self_ms: per(e.selfMs) })).sort((a, b) => b.self_ms - a.self_ms).slice(0, top) };
+  };
   return { recorded_ms_per_step: { orma: per(all.recordedMs), global_only: per(global.recordedMs) },
-    ops: rows.sort((a, b) => b.extra_ms - a.extra_ms).slice(0, top) };
+    ops: rows.sort((a, b) => b.extra_ms - a.extra_ms).slice(0, top), local: grainOps(grains.local), mid: grainOps(grains.mid) };
 }
 const opTimes = values.profile ? opProfile() : null;
 const padding = (() => {

@@ -15,8 +15,11 @@ export interface NativeEngine {
   liveTensors(): number;
   /** Reports the net change of tensor memory since the last call to V8. */
   flushExternalMemory(): void;
-  setNumThreads(n: number): void;
+  /** libtorch's intra-op threads and every loaded OpenBLAS's pool; returns the OpenBLAS libraries set. */
+  setNumThreads(n: number): number;
   getNumThreads(): number;
+  /** The loaded OpenBLAS's own thread count (-1 when none is loaded). */
+  openBlasThreads(): number;
   manualSeed(seed: number): void;
   parallelInfo(): string;
   /** OpenBLAS's kernel family from the loaded library at `path` ('' if none). */

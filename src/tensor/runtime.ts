@@ -2,6 +2,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { native } from './native.js';
 
+/** libtorch's intra-op threads, and the loaded OpenBLAS's own pool (which libtorch's setting does not reach). */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new Error(`setNumThreads: expected a positive integer, got ${n}`);
   native.setNumThreads(n);

@@ -23,13 +23,18 @@ test('threads: default from the CPUs available (or ORMA_NUM_THREADS), setNumThre
   if (process.env.ORMA_NUM_THREADS) assert.equal(n, Number(process.env.ORMA_NUM_THREADS));
   assert.throws(() => setNumThreads(0), /setNumThreads: expected a positive integer, got 0/);
   assert.throws(() => setNumThreads(1.5), /positive integer/);
+  const openblas = blasInfo().kind === 'openblas';
+  if (openblas) assert.equal(native.openBlasThreads(), n, 'OpenBLAS pool follows the default');
   setNumThreads(1);
   assert.equal(getNumThreads(), 1);
+  // OpenBLAS keeps a pool of its own that libtorch's setting does not reach: one thread means one in GEMMs too
+  if (openblas) assert.equal(native.openBlasThreads(), 1);
   // results do not depend on the thread count
   const run = () => tidy(() => { manualSeed(9); const a = randn([300, 200], { dtype: 'float64' }); return a.matmul(a.mT).sum().item(); });
   const one = run();
   setNumThreads(n);
   assert.equal(getNumThreads(), n);
+  if (openblas) assert.equal(native.openBlasThreads(), n);
   assert.ok(Math.abs(run() - one) < 1e-9 * Math.abs(one));
 });
 
