@@ -9,8 +9,9 @@
 // dynamic shapes save. It needs several GB and tens of seconds per step: --fixed-steps (default 3) of them.
 // With --profile, the same steps once more under libtorch's op profiler (src/tensor/profiler.ts): self time
 // per op of the ORMA and of the global-only step, sorted by what the ORMA step adds (profiled times run
-// longer than the timed ones: the profiler's own cost per op).
-//   node dist/bench/orma.js [--json] [--steps N] [--batch N] [--no-worst] [--torch] [--fixed-padding] [--fixed-steps N] [--profile]
+// longer than the timed ones: the profiler's own cost per op), then each fine grain's ops alone.
+// With --blas-threads N, OpenBLAS's pool gets N threads and libtorch's keeps ORMA_NUM_THREADS (the default sets both).
+//   node dist/bench/orma.js [--json] [--steps N] [--batch N] [--no-worst] [--torch] [--fixed-padding] [--fixed-steps N] [--profile] [--blas-threads N]
 //   (data: ../shared/data or ORMA_DATA)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AdamW, dispose, getNumThreads, keep, manualSeed, profile, saveSafetensors, tensor, tidy, zeros, type OpTime, type Tensor } from '../src/tensor/index.js';
+import { AdamW, dispose, getNumThreads, keep, manualSeed, profile, saveSafetensors, setBlasThreads, tensor, tidy, zeros, type OpTime, type Tensor } from '../src/tensor/index.js';
 import { buildHierGraph, initRDKit, type HierGraph } from '../src/chem/index.js';
 import { BertTokenizer } from '../src/text/index.js';
 import { padSequences } from '../src/text/padding.js';
@@ -34,7 +35,7 @@ import { OT_TIE_TOLERANCE } from '../src/model/ot.js';
 import { DEFAULT_MODEL_DIR } from '../src/util/paths.js';
 import { machineInfo } from './machine.js';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, steps: { type: 'string' }, batch: { type: 'string' }, 'no-worst': { type: 'boolean' }, torch: { type: 'boolean' },
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, steps: { type: 'string' }, batch: { type: 'string' }, 'no-worst': { type: 'boolean' }, 'blas-threads': { type: 'string' }, torch: { type: 'boolean' },
   'fixed-padding': { type: 'boolean' }, 'fixed-steps': { type: 'string' }, profile: { type: 'boolean' } } });
 /** The official code's fixed shapes (orma-reference.md): text tokens, atoms and motifs per molecule. */
 const OFFICIAL_PADDING = '256,580,140';
@@ -51,6 +52,8 @@ const graphOf = (i: number) => graphCache.get(i) ?? graphCache.set(i, buildHierG
 const collate = (idx: number[]) => ({ texts: padSequences(idx.map((i) => ids[i]!), tokenizer.special.pad), graphs: idx.map(graphOf) });
 const batches = order.map(collate);
 
+// OpenBLAS's pool apart from libtorch's (ORMA_NUM_THREADS sets both): to measure other thread set-ups
+if (values['blas-threads']) setBlasThreads(Number(values['blas-threads']));
 manualSeed(0);
 const bert = { ...DEFAULT_TEXT_ENCODER, vocabSize: tokenizer.vocab.size };
 const model = new Orma(DEFAULT_ORMA, bert).train();

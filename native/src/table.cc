@@ -241,6 +241,9 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
     at::set_num_threads(n);
     return Napi::Number::New(info.Env(), setOpenBlasThreads(n));
   });
+  registerOp(env, exports, "setOpenBlasThreads", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), setOpenBlasThreads(static_cast<int>(I(info, 0))));
+  });
   registerOp(env, exports, "openBlasThreads", [](const Napi::CallbackInfo& info) -> Napi::Value {
     return Napi::Number::New(info.Env(), openBlasThreads());
   });

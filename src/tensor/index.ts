@@ -14,4 +14,4 @@ export { profile, summarizeTrace, type OpTime, type Profile } from './profiler.j
 export { poolLanes, ipotKernelLanes, localPoolScores, midPoolScores, type MidPoolOptions } from './pool.js';
 export { saveSafetensors, loadSafetensors, type SafetensorsFile } from './safetensors.js';
 export { loadTorchCheckpoint, isTorchCheckpoint, type TorchCheckpoint, type SkippedEntry } from './torch-checkpoint.js';
-export { setNumThreads, getNumThreads, manualSeed, cudaAvailable, memoryStats, emptyCache, setAllocatorCacheLimit, releaseFreedBlocks, blasInfo, assertFastBlas, type MemoryStats, type BlasInfo } from './runtime.js';
+export { setNumThreads, getNumThreads, setBlasThreads, getBlasThreads, manualSeed, cudaAvailable, memoryStats, emptyCache, setAllocatorCacheLimit, releaseFreedBlocks, blasInfo, assertFastBlas, type MemoryStats, type BlasInfo } from './runtime.js';

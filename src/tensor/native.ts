@@ -18,6 +18,8 @@ export interface NativeEngine {
   /** libtorch's intra-op threads and every loaded OpenBLAS's pool; returns the OpenBLAS libraries set. */
   setNumThreads(n: number): number;
   getNumThreads(): number;
+  /** Every loaded OpenBLAS's own pool alone; returns the libraries set. */
+  setOpenBlasThreads(n: number): number;
   /** The loaded OpenBLAS's own thread count (-1 when none is loaded). */
   openBlasThreads(): number;
   manualSeed(seed: number): void;

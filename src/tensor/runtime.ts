@@ -10,6 +10,16 @@ export function setNumThreads(n: number): void {
 export function getNumThreads(): number {
   return native.getNumThreads();
 }
+/** OpenBLAS's own pool alone (setNumThreads sets it too), to measure other set-ups; false without OpenBLAS. */
+export function setBlasThreads(n: number): boolean {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setBlasThreads: expected a positive integer, got ${n}`);
+  return native.setOpenBlasThreads(n) > 0;
+}
+/** The loaded OpenBLAS's thread count, or null without OpenBLAS. */
+export function getBlasThreads(): number | null {
+  const n = native.openBlasThreads();
+  return n < 0 ? null : n;
+}
 /** Seeds libtorch's global generator (randn, rand, dropout, randperm). */
 export function manualSeed(seed: number): void {
   native.manualSeed(seed);

@@ -1,7 +1,7 @@
 // Engine-wide facts: BLAS in use, threads, seeds, OpenMP wait policy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blasInfo, assertFastBlas, getNumThreads, setNumThreads, cudaAvailable, randn, tidy, manualSeed } from '../../src/tensor/index.js';
+import { blasInfo, assertFastBlas, getNumThreads, setNumThreads, getBlasThreads, setBlasThreads, cudaAvailable, randn, tidy, manualSeed } from '../../src/tensor/index.js';
 import { codeTable, native, COMPARE, UNARY } from '../../src/tensor/native.js';
 import { DTYPE_CODES } from '../../src/tensor/dtype.js';
 
@@ -24,17 +24,23 @@ test('threads: default from the CPUs available (or ORMA_NUM_THREADS), setNumThre
   assert.throws(() => setNumThreads(0), /setNumThreads: expected a positive integer, got 0/);
   assert.throws(() => setNumThreads(1.5), /positive integer/);
   const openblas = blasInfo().kind === 'openblas';
-  if (openblas) assert.equal(native.openBlasThreads(), n, 'OpenBLAS pool follows the default');
+  if (openblas) assert.equal(getBlasThreads(), n, 'OpenBLAS pool follows the default');
   setNumThreads(1);
   assert.equal(getNumThreads(), 1);
   // OpenBLAS keeps a pool of its own that libtorch's setting does not reach: one thread means one in GEMMs too
-  if (openblas) assert.equal(native.openBlasThreads(), 1);
+  if (openblas) assert.equal(getBlasThreads(), 1);
   // results do not depend on the thread count
   const run = () => tidy(() => { manualSeed(9); const a = randn([300, 200], { dtype: 'float64' }); return a.matmul(a.mT).sum().item(); });
   const one = run();
   setNumThreads(n);
   assert.equal(getNumThreads(), n);
-  if (openblas) assert.equal(native.openBlasThreads(), n);
+  if (openblas) assert.equal(getBlasThreads(), n);
+  // OpenBLAS's pool alone, for measuring other set-ups
+  assert.equal(setBlasThreads(1), openblas);
+  if (openblas) assert.equal(getBlasThreads(), 1);
+  assert.equal(getNumThreads(), n);
+  setNumThreads(n);
+  assert.throws(() => setBlasThreads(0), /setBlasThreads: expected a positive integer/);
   assert.ok(Math.abs(run() - one) < 1e-9 * Math.abs(one));
 });
 
