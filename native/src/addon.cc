@@ -10,6 +10,7 @@ void registerPool(Napi::Env env, Napi::Object exports);  // pool.cc
 void registerGrouped(Napi::Env env, Napi::Object exports);  // grouped.cc
 void registerAllocator(Napi::Env env, Napi::Object exports);  // allocator.cc
 void registerProfiler(Napi::Env env, Napi::Object exports);  // profiler.cc
+void registerDropout(Napi::Env env, Napi::Object exports);  // dropout.cc
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installCachingAllocator();
@@ -28,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerGrouped(env, exports);
   registerAllocator(env, exports);
   registerProfiler(env, exports);
+  registerDropout(env, exports);
   return exports;
 }
 

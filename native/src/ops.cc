@@ -187,7 +187,6 @@ void nnFunctions(Napi::Env env, Napi::Object exports) {
   OP("softmax") { RET(T(info, 0).softmax(I(info, 1))); });
   OP("logSoftmax") { RET(T(info, 0).log_softmax(I(info, 1))); });
   OP("layerNorm") { RET(at::layer_norm(T(info, 0), dims(info, 1), OT(info, 2), OT(info, 3), D(info, 4))); });
-  OP("dropout") { RET(at::dropout(T(info, 0), D(info, 1), B(info, 2))); });
   OP("embedding") { RET(at::embedding(T(info, 0), T(info, 1), I(info, 2))); });
   // crossEntropy(logits, target, ignoreIndex, labelSmoothing, reduction 0 none / 1 mean / 2 sum, weight?)
   OP("crossEntropy") {

@@ -25,10 +25,15 @@ export function einsum(equation: string, ...operands: Tensor[]): Tensor {
 export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   return wrap(native.layerNorm(x.handle, normalizedShape, weight ? weight.handle : -1, bias ? bias.handle : -1, eps));
 }
-/** Inverted dropout: zeroes with probability p and scales by 1/(1-p) when `training`. */
+/**
+ * Inverted dropout: zeroes with probability p and scales by 1/(1-p) when `training`. The mask comes from
+ * native/src/dropout.cc (a hashed counter seeded from libtorch's generator: libtorch's own CPU dropout is a
+ * serial locked loop, 10x slower), and autograd sees x · mask.
+ */
 export function dropout(x: Tensor, p: number, training: boolean): Tensor {
   if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);  // NaN fails too
-  return wrap(native.dropout(x.handle, p, training && p > 0));
+  if (!training || p === 0) return x;
+  return x.mul(wrap(native.dropoutMask(x.handle, p)));
 }
 /** Rows of `weight` picked by the int64 `indices`; rows at paddingIdx get no gradient. */
 export function embedding(weight: Tensor, indices: Tensor, paddingIdx = -1): Tensor {

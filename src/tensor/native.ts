@@ -134,7 +134,8 @@ export interface NativeEngine {
   softmax(h: H, dim: number): H;
   logSoftmax(h: H, dim: number): H;
   layerNorm(h: H, shape: number[], weight: H, bias: H, eps: number): H;
-  dropout(h: H, p: number, train: boolean): H;
+  /** 0 with probability p, else 1/(1-p), shaped and typed as h (dropout.cc). */
+  dropoutMask(h: H, p: number): H;
   embedding(weight: H, index: H, paddingIdx: number): H;
   crossEntropy(logits: H, target: H, ignoreIndex: number, labelSmoothing: number, reduction: number, weight: H): H;
   nllLoss(logp: H, target: H, ignoreIndex: number, reduction: number, weight: H): H;
