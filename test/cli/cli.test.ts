@@ -52,8 +52,10 @@ test('orma bench NAME --help prints the benchmark\'s header (what it measures, i
 test('info --json reports threads and an optimized BLAS', () => {
   const r = orma(['info', '--json']);
   assert.equal(r.code, 0, r.stderr);
-  const info = JSON.parse(r.stdout) as { threads: number; blas: { kind: string }; cuda: boolean };
+  const info = JSON.parse(r.stdout) as { threads: number; blasThreads: number | null; blas: { kind: string }; cuda: boolean };
   assert.ok(info.threads >= 1);
+  // OpenBLAS's own pool follows the engine's thread count
+  if (info.blas.kind === 'openblas') assert.equal(info.blasThreads, info.threads);
   assert.notEqual(info.blas.kind, 'reference');
   assert.equal(info.cuda, false);
 });

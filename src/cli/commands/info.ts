@@ -27,10 +27,10 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return 0;
   const t = await import('../../tensor/index.js');
   const blas = t.blasInfo(), avx512 = hasAvx512();
-  const info = { threads: t.getNumThreads(), blas, avx512, hint: blasAdvice(blas.core, avx512), cuda: t.cudaAvailable(), memory: t.memoryStats() };
+  const info = { threads: t.getNumThreads(), blasThreads: t.getBlasThreads(), blas, avx512, hint: blasAdvice(blas.core, avx512), cuda: t.cudaAvailable(), memory: t.memoryStats() };
   if (args.values.json) console.log(JSON.stringify(info));
   else {
-    console.log(`threads  ${info.threads}`);
+    console.log(`threads  ${info.threads}${info.blasThreads !== null ? ` (OpenBLAS ${info.blasThreads})` : ''}`);
     console.log(`blas     ${blas.kind} (${blas.library})${blas.core ? `, ${blas.core} kernels` : ''}`);
     console.log(`cuda     ${info.cuda ? 'available' : 'not available'}`);
     if (info.hint) console.log(`hint     ${info.hint}`);
