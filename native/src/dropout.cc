@@ -24,8 +24,8 @@
 namespace orma {
 namespace {
 
-// MurmurHash3's finaliser: every input bit reaches every output bit
-inline uint32_t fmix32(uint32_t h) {
+// MurmurHash3's finaliser: every input bit reaches every output bit. U: uint32_t, or 8 of them (u8x below).
+template <class U> __attribute__((always_inline)) inline U fmix32(U h) {
   h ^= h >> 16;
   h *= 0x85ebca6bu;
   h ^= h >> 13;
@@ -46,14 +46,6 @@ template <class S> void fillScalar(S* out, int64_t begin, int64_t end, uint32_t 
 // Float masks 8 lanes at a time (GCC vector extensions: AVX2 in the avx2 build below, SSE pairs otherwise); a
 // block of 8 from a multiple of 8 never crosses a 2³² boundary, so the index's high word is the block's.
 typedef uint32_t u8x __attribute__((vector_size(32)));
-__attribute__((always_inline)) inline u8x fmix8(u8x h) {
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h;
-}
 __attribute__((always_inline)) inline void fillFloat8(float* out, int64_t begin, int64_t end, uint32_t k0, uint32_t k1, uint32_t threshold, float keep) {
   int64_t i = begin;
   for (; i < end && i % 8 != 0; ++i) out[i] = draw(static_cast<uint64_t>(i), k0, k1) < threshold ? 0.f : keep;
@@ -62,7 +54,7 @@ __attribute__((always_inline)) inline void fillFloat8(float* out, int64_t begin,
   const u8x lane = {0, 1, 2, 3, 4, 5, 6, 7};
   for (; i + 8 <= end; i += 8) {
     const u8x idx = static_cast<uint32_t>(i) + lane;
-    const u8x h = fmix8(fmix8(idx * 0x9e3779b9u ^ k0) ^ (k1 ^ static_cast<uint32_t>(static_cast<uint64_t>(i) >> 32)));
+    const u8x h = fmix32(fmix32(idx * 0x9e3779b9u ^ k0) ^ (k1 ^ static_cast<uint32_t>(static_cast<uint64_t>(i) >> 32)));
     const u8x bits = reinterpret_cast<u8x>(h >= threshold) & keepBits;   // the comparison is -1 where kept
     std::memcpy(out + i, &bits, sizeof bits);
   }
