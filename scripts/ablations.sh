@@ -43,8 +43,9 @@ declare -A RUNS=(
 # that helped combined: the candidate next recipe
 for name in full downward mlm gine; do RUNS[$name-seed1]="${RUNS[$name]} run.seed=1"; done
 RUNS[combined]="${RUNS[gine]} ${RUNS[downward]} ${RUNS[mlm]}"
+RUNS[combined-seed1]="${RUNS[combined]} run.seed=1"
 ORDER=(full global global+local global+mid mol2vec gine no-brics-none downward batch64 argmin detached same-slot fixed-scale padding extras mlm
-  full-seed1 downward-seed1 mlm-seed1 gine-seed1 combined)
+  full-seed1 downward-seed1 mlm-seed1 gine-seed1 combined combined-seed1)
 NAMES=("$@"); [[ ${#NAMES[@]} -gt 0 ]] || NAMES=("${ORDER[@]}")
 for name in "${NAMES[@]}"; do [[ -v RUNS[$name] ]] || { echo "ablations: unknown run '$name' (known: ${ORDER[*]})" >&2; exit 2; }; done
 mkdir -p "$OUT"
