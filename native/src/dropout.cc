@@ -2,7 +2,7 @@
 //
 // Why: libtorch's CPU dropout draws its mask with bernoulli_, which without MKL (Debian's libtorch) is a
 // serial loop over one locked mt19937 generator: 23 ms for a [32, 80, 1024] float mask (1.2 ms here), and
-// 84-104 ms of every ORMA training step (the text encoder's 18 dropouts; docs/engine.md). Here each element's draw is a hash of
+// about 50 ms of every ORMA training step in the steady state (its 18 dropouts; docs/engine.md). Here each element's draw is a hash of
 // (one 64-bit seed, its index): any chunking gives the same mask, so it is deterministic given the seed
 // whatever the thread count, and it runs at memory speed on every core.
 // The seed is one draw from libtorch's default generator, so manualSeed and the generator's state decide the
