@@ -16,7 +16,8 @@ namespace {
 // OpenBLAS (pthread build) keeps its own thread pool, sized to the cores when it loads, and libtorch's
 // set_num_threads does not reach it: with 1 thread asked for, every GEMM still ran on both cores (a 2048²
 // matmul: 2.1 CPU-s in 1.1 s of wall clock). So it is set through each loaded OpenBLAS (RTLD_NOLOAD: nothing
-// is loaded; libtorch's dependencies are not in the global symbol scope, so ask each library).
+// is loaded; libtorch's dependencies are not in the global symbol scope, so ask each library). Its kernel
+// family is read the same way (blasCoreName).
 template <class F> void forEachOpenBlas(const char* symbol, F&& use) {
   std::vector<std::string> paths;
   dl_iterate_phdr([](dl_phdr_info* i, size_t, void* out) {
@@ -257,17 +258,10 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
   registerOp(env, exports, "parallelInfo", [](const Napi::CallbackInfo& info) -> Napi::Value {
     return Napi::String::New(info.Env(), at::get_parallel_info());
   });
-  // OpenBLAS's kernel family (Haswell, SkylakeX, ...), from the already-loaded library at this path (RTLD_NOLOAD:
-  // nothing new is loaded; libtorch's dependencies are not in the global symbol scope, so ask the library itself).
-  // Empty when the library is not OpenBLAS or not loaded.
+  // OpenBLAS's kernel family (Haswell, SkylakeX, ...), from the first loaded OpenBLAS; empty without one.
   registerOp(env, exports, "blasCoreName", [](const Napi::CallbackInfo& info) -> Napi::Value {
-    const std::string path = info[0].As<Napi::String>().Utf8Value();
     std::string name;
-    if (void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
-      using CoreName = char* (*)();
-      if (auto fn = reinterpret_cast<CoreName>(dlsym(lib, "openblas_get_corename"))) name = fn();
-      dlclose(lib);
-    }
+    forEachOpenBlas("openblas_get_corename", [&](void* fn) { if (name.empty()) name = reinterpret_cast<char* (*)()>(fn)(); });
     return Napi::String::New(info.Env(), name);
   });
   registerOp(env, exports, "cudaAvailable", [](const Napi::CallbackInfo& info) -> Napi::Value {

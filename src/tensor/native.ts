@@ -24,8 +24,8 @@ export interface NativeEngine {
   openBlasThreads(): number;
   manualSeed(seed: number): void;
   parallelInfo(): string;
-  /** OpenBLAS's kernel family from the loaded library at `path` ('' if none). */
-  blasCoreName(path: string): string;
+  /** The loaded OpenBLAS's kernel family ('' if none is loaded). */
+  blasCoreName(): string;
   cudaAvailable(): boolean;
   allocatorStats(): { allocatedBytes: number; cachedBytes: number; peakBytes: number; cacheHits: number; cacheMisses: number };
   emptyCache(): void;

@@ -86,8 +86,7 @@ export function blasInfo(): BlasInfo {
   try { real = realpathSync(lib); } catch { /* keep the mapped name */ }
   const all = libs.join(' ');
   const kind = /openblas/.test(all) ? 'openblas' : /mkl/.test(all) ? 'mkl' : /blis/.test(all) ? 'blis' : /\/blas\/libblas|libblas\.so/.test(real) ? 'reference' : 'unknown';
-  const openblas = libs.find((p) => /openblas/.test(p));
-  const core = kind === 'openblas' && openblas ? native.blasCoreName(openblas) || null : null;
+  const core = kind === 'openblas' ? native.blasCoreName() || null : null;
   return { library: real, kind, core };
 }
 
