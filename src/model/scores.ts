@@ -23,6 +23,8 @@ export function globalScores(sent: Tensor, mol: Tensor, o: { cosine?: boolean } 
 export interface ChunkOptions {
   /** Largest block, in elements of a [texts, molecules, tokens, keys] tensor. Default 2^21 (8 MB of float32). */
   budget?: number;
+  /** A molecule (text) joins a block only if it fills at least this share of the block's padded slots. Default 0.7. */
+  minFill?: number;
 }
 
 export interface GroupedOptions extends ChunkOptions {
@@ -69,7 +71,7 @@ function extents(mask: Tensor): number[] {
 
 interface Chunk { index: number[]; extent: number }
 
-/** An item joins a chunk only if at least this share of its padded slots is real. */
+/** An item joins a chunk only if at least this share of its padded slots is real (ChunkOptions.minFill). */
 const MIN_FILL = 0.7;
 
 /**
@@ -77,13 +79,13 @@ const MIN_FILL = 0.7;
  * extent) stays within `capacity` and the new item fills ≥ MIN_FILL of the chunk's extent. Every chunk
  * has at least one item and extent ≥ 1.
  */
-function chunksBySize(sizes: readonly number[], capacity: number): Chunk[] {
+function chunksBySize(sizes: readonly number[], capacity: number, minFill = MIN_FILL): Chunk[] {
   const order = sizes.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
   const chunks: Chunk[] = [];
   for (const i of order) {
     const last = chunks[chunks.length - 1];
     const size = Math.max(1, sizes[i]!);
-    if (last && (last.index.length + 1) * last.extent <= capacity && size >= MIN_FILL * last.extent) last.index.push(i);
+    if (last && (last.index.length + 1) * last.extent <= capacity && size >= minFill * last.extent) last.index.push(i);
     else chunks.push({ index: [i], extent: size });
   }
   return chunks;
@@ -103,17 +105,18 @@ function inverse(order: number[]): number[] {
  * of similar sizes and assembles the [Bt, Bm] result in the original order. Text chunks are cut so that a
  * single text chunk against the largest molecule fits the budget; molecule chunks then fill it.
  */
-function blockwise(textExtents: number[], keyExtents: number[], budget: number, block: (t: Chunk, m: Chunk) => Tensor): Tensor {
+function blockwise(textExtents: number[], keyExtents: number[], o: ChunkOptions, block: (t: Chunk, m: Chunk) => Tensor): Tensor {
+  const budget = o.budget ?? DEFAULT_BUDGET, minFill = o.minFill ?? MIN_FILL;
   const widest = Math.max(1, ...keyExtents), longest = Math.max(1, ...textExtents);
   // small problems (a query against its rerank candidates): one padded block costs less than the ops of many
   if (textExtents.length * longest * keyExtents.length * widest <= budget / 4) {
     const all = (n: number) => Array.from({ length: n }, (_, i) => i);
     return block({ index: all(textExtents.length), extent: longest }, { index: all(keyExtents.length), extent: widest });
   }
-  const textChunks = chunksBySize(textExtents, Math.max(1, Math.floor(budget / widest)));
+  const textChunks = chunksBySize(textExtents, Math.max(1, Math.floor(budget / widest)), minFill);
   const rows: Tensor[] = [];
   for (const t of textChunks) {
-    const molChunks = chunksBySize(keyExtents, Math.max(1, Math.floor(budget / (t.index.length * t.extent))));
+    const molChunks = chunksBySize(keyExtents, Math.max(1, Math.floor(budget / (t.index.length * t.extent))), minFill);
     const cols = molChunks.map((m) => block(t, m));
     const order = molChunks.flatMap((m) => m.index);
     rows.push(permuteBack(cols.length === 1 ? cols[0]! : cat(cols, 1), order, 1));
@@ -144,7 +147,7 @@ export function groupedScores(queries: Tensor, qMask: Tensor, keys: Tensor, kMas
   const u = ln0((slots ? normalize(queries, -1) : normalize(queries, -1).mul(qm.unsqueeze(-1))).sum(-2));   // [Bt, D]
   const pads = slots ? keySlotPads(kMask, slots, 'groupedScores') : null;
   const padQueries = slots ? qm.rsub(1).sum(-1) : null;                                        // [Bt] padded query slots
-  return blockwise(extents(qMask), extents(kMask), o.budget ?? DEFAULT_BUDGET, (t, m) => {
+  return blockwise(extents(qMask), extents(kMask), o, (t, m) => {
     const q = take(queries, t.index, t.extent), mask = take(qm, t.index, t.extent);
     const k = take(keys, m.index, m.extent), km = take(kMask, m.index, m.extent);
     const sim = einsum('and,bkd->abnk', q, k);
@@ -272,7 +275,7 @@ export function midScores(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, mot
   const padTokens = slots ? tokenMask.to(dtype).rsub(1) : null;
   const padCount = padTokens ? padTokens.sum(-1) : null, padSum = padTokens ? tokens.mul(padTokens.unsqueeze(-1)).sum(1) : null;
   const motifPads = slots ? keySlotPads(motifMask, slots, 'midScores') : null;
-  return blockwise(extents(tokenMask), motifExtents, o.budget ?? DEFAULT_BUDGET, (t, m) => {
+  return blockwise(extents(tokenMask), motifExtents, o, (t, m) => {
     const tm = take(tokenMask, t.index, t.extent), mm = take(motifMask, m.index, m.extent);
     const [bt, n] = tm.shape as [number, number];
     const [bm, mc] = mm.shape as [number, number];
