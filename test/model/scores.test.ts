@@ -131,4 +131,9 @@ test('blocks of similar-size molecules (a small budget forces many) give the sam
   const close = (a: Tensor, b: Tensor, what: string) => assert.ok(a.sub(b).abs().max().item() < 1e-5, what);
   close(groupedScores(tokens, tokMask, atoms, atomMask, { budget: 40 }), groupedScores(tokens, tokMask, atoms, atomMask), 'local');
   close(midScores(tokens, tokMask, motifs, motifMask, { budget: 24 }), midScores(tokens, tokMask, motifs, motifMask), 'mid');
+  // any block fill: from one padded block per text chunk (0) to a block per size (1)
+  for (const minFill of [0, 1]) {
+    close(groupedScores(tokens, tokMask, atoms, atomMask, { budget: 40, minFill }), groupedScores(tokens, tokMask, atoms, atomMask), `local, minFill ${minFill}`);
+    close(midScores(tokens, tokMask, motifs, motifMask, { budget: 24, minFill }), midScores(tokens, tokMask, motifs, motifMask), `mid, minFill ${minFill}`);
+  }
 }));
