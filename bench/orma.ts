@@ -16,47 +16,32 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AdamW, dispose, getNumThreads, keep, manualSeed, profile, saveSafetensors, setBlasThreads, tensor, tidy, zeros, type OpTime, type Tensor } from '../src/tensor/index.js';
-import { buildHierGraph, initRDKit, type HierGraph } from '../src/chem/index.js';
-import { BertTokenizer } from '../src/text/index.js';
+import { AdamW, dispose, getNumThreads, keep, profile, saveSafetensors, setBlasThreads, tensor, tidy, zeros, type OpTime, type Tensor } from '../src/tensor/index.js';
 import { padSequences } from '../src/text/padding.js';
-import { readPairFile } from '../src/data/datasets.js';
 import { batchGraphs } from '../src/data/graph-batch.js';
-import { lengthBucketedBatches } from '../src/data/batching.js';
 import { DEFAULT_ORMA, DEFAULT_TEXT_ENCODER } from '../src/model/config.js';
-import { Orma, type MoleculeVectors } from '../src/model/orma.js';
+import type { MoleculeVectors } from '../src/model/orma.js';
 import type { TextVectors } from '../src/model/text-encoder.js';
 import { symmetricInfoNce } from '../src/model/losses.js';
 import { localScores, midScores } from '../src/model/scores.js';
 import { OT_TIE_TOLERANCE } from '../src/model/ot.js';
-import { DEFAULT_MODEL_DIR } from '../src/util/paths.js';
 import { machineInfo } from './machine.js';
+import { initialModel, stepBatches } from './step-batches.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, steps: { type: 'string' }, batch: { type: 'string' }, 'no-worst': { type: 'boolean' }, 'blas-threads': { type: 'string' }, torch: { type: 'boolean' },
   'fixed-padding': { type: 'boolean' }, 'fixed-steps': { type: 'string' }, profile: { type: 'boolean' } } });
 /** The official code's fixed shapes (orma-reference.md): text tokens, atoms and motifs per molecule. */
 const OFFICIAL_PADDING = '256,580,140';
 const steps = Number(values.steps ?? 8), batchSize = Number(values.batch ?? 32);
-const file = join(resolve(process.env.ORMA_DATA ?? '../shared/data'), 'chebi20', 'validation.tsv');
-if (!existsSync(file)) throw new Error(`${file} not found: set ORMA_DATA to the shared data folder`);
-await initRDKit();
-const rows = readPairFile(file).rows;
-const tokenizer = BertTokenizer.fromVocabFile(join(DEFAULT_MODEL_DIR, 'vocab.txt'));
-const ids = rows.map((r) => tokenizer.encode(r.description!, { maxLength: 256 }).ids);
-const order = lengthBucketedBatches(ids.map((s) => s.length), { batchSize, seed: 0, dropLast: true }).slice(0, steps + 1);
-const graphCache = new Map<number, HierGraph>();
-const graphOf = (i: number) => graphCache.get(i) ?? graphCache.set(i, buildHierGraph(rows[i]!.smiles)).get(i)!;
-const collate = (idx: number[]) => ({ texts: padSequences(idx.map((i) => ids[i]!), tokenizer.special.pad), graphs: idx.map(graphOf) });
-const batches = order.map(collate);
+const { rows, ids, tokenizer, order, graphOf, collate, batches } = await stepBatches(steps + 1, batchSize);
 
 // OpenBLAS's pool apart from libtorch's (ORMA_NUM_THREADS sets both): to measure other thread set-ups
 if (values['blas-threads']) setBlasThreads(Number(values['blas-threads']));
-manualSeed(0);
 const bert = { ...DEFAULT_TEXT_ENCODER, vocabSize: tokenizer.vocab.size };
-const model = new Orma(DEFAULT_ORMA, bert).train();
+const model = initialModel(bert.vocabSize);
 const opt = new AdamW(model.parameters(), { lr: 1e-4 });
 const clock = () => performance.now();
 

@@ -3,20 +3,12 @@
 // pays the first touch of the ORMA step's larger working set; docs/model.md). With --threads T,B libtorch
 // gets T threads and OpenBLAS B (the default sets both to every CPU).
 //   node dist/bench/step-passes.js [--batches N] [--passes N] [--threads T,B]    (data: ../shared/data or ORMA_DATA)
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AdamW, manualSeed, memoryStats, setBlasThreads, setNumThreads, tidy } from '../src/tensor/index.js';
-import { buildHierGraph, initRDKit } from '../src/chem/index.js';
-import { BertTokenizer } from '../src/text/index.js';
-import { padSequences } from '../src/text/padding.js';
-import { readPairFile } from '../src/data/datasets.js';
+import { AdamW, memoryStats, setBlasThreads, setNumThreads, tidy } from '../src/tensor/index.js';
 import { batchGraphs } from '../src/data/graph-batch.js';
-import { lengthBucketedBatches } from '../src/data/batching.js';
-import { DEFAULT_ORMA, DEFAULT_TEXT_ENCODER } from '../src/model/config.js';
-import { Orma } from '../src/model/orma.js';
 import { symmetricInfoNce } from '../src/model/losses.js';
-import { DEFAULT_MODEL_DIR } from '../src/util/paths.js';
 import { machineInfo } from './machine.js';
+import { initialModel, stepBatches } from './step-batches.js';
 
 const { values } = parseArgs({ options: { batches: { type: 'string' }, passes: { type: 'string' }, threads: { type: 'string' } } });
 const nBatches = Number(values.batches ?? 8), passes = Number(values.passes ?? 4);
@@ -25,14 +17,8 @@ if (values.threads) {
   setNumThreads(t!);
   setBlasThreads(b ?? t!);
 }
-await initRDKit();
-const rows = readPairFile(join(resolve(process.env.ORMA_DATA ?? '../shared/data'), 'chebi20', 'validation.tsv')).rows;
-const tokenizer = BertTokenizer.fromVocabFile(join(DEFAULT_MODEL_DIR, 'vocab.txt'));
-const ids = rows.map((r) => tokenizer.encode(r.description!, { maxLength: 256 }).ids);
-const batches = lengthBucketedBatches(ids.map((s) => s.length), { batchSize: 32, seed: 0, dropLast: true }).slice(0, nBatches + 1)
-  .map((idx) => ({ texts: padSequences(idx.map((i) => ids[i]!), tokenizer.special.pad), graphs: idx.map((i) => buildHierGraph(rows[i]!.smiles)) }));
-manualSeed(0);
-const model = new Orma(DEFAULT_ORMA, { ...DEFAULT_TEXT_ENCODER, vocabSize: tokenizer.vocab.size }).train();
+const { batches, tokenizer } = await stepBatches(nBatches + 1);
+const model = initialModel(tokenizer.vocab.size);
 const opt = new AdamW(model.parameters(), { lr: 1e-4 });
 const step = (b: (typeof batches)[number], grains: 'all' | 'global') => tidy(() => {
   const t = model.encodeText(b.texts), m = model.encodeMolecules(batchGraphs(b.graphs));
