@@ -11,6 +11,7 @@ void registerGrouped(Napi::Env env, Napi::Object exports);  // grouped.cc
 void registerAllocator(Napi::Env env, Napi::Object exports);  // allocator.cc
 void registerProfiler(Napi::Env env, Napi::Object exports);  // profiler.cc
 void registerDropout(Napi::Env env, Napi::Object exports);  // dropout.cc
+void registerMid(Napi::Env env, Napi::Object exports);  // mid.cc
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installCachingAllocator();
@@ -30,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerAllocator(env, exports);
   registerProfiler(env, exports);
   registerDropout(env, exports);
+  registerMid(env, exports);
   return exports;
 }
 

@@ -35,6 +35,37 @@ void checkRagged(const std::vector<int64_t>& off, int64_t total, const char* nam
   for (size_t k = 1; k < off.size(); ++k) TORCH_CHECK(off[k] >= off[k - 1], name, " must be non-decreasing");
 }
 
+// The pairs (p = a · B + b) with at least one token and one motif, in lane groups: by motif count (a group shares
+// it exactly), then by token count, longest first; at most `widest` pairs to a group.
+struct LaneGroups {
+  struct Group { int64_t first; int count; };
+  std::vector<int64_t> pairs;
+  std::vector<Group> groups;
+  LaneGroups(const std::vector<int64_t>& rows, const std::vector<int64_t>& cols, int widest) {
+    const int64_t A = static_cast<int64_t>(rows.size()) - 1, Bm = static_cast<int64_t>(cols.size()) - 1;
+    pairs.reserve(A * Bm);
+    for (int64_t p = 0; p < A * Bm; ++p)
+      if (rows[p / Bm + 1] > rows[p / Bm] && cols[p % Bm + 1] > cols[p % Bm]) pairs.push_back(p);
+    auto nOf = [&](int64_t p) { return rows[p / Bm + 1] - rows[p / Bm]; };
+    auto mOf = [&](int64_t p) { return cols[p % Bm + 1] - cols[p % Bm]; };
+    std::stable_sort(pairs.begin(), pairs.end(), [&](int64_t x, int64_t y) { return mOf(x) != mOf(y) ? mOf(x) < mOf(y) : nOf(x) > nOf(y); });
+    for (size_t s = 0; s < pairs.size();) {
+      size_t e = s;
+      while (e < pairs.size() && mOf(pairs[e]) == mOf(pairs[s])) ++e;
+      for (size_t g = s; g < e; g += widest) groups.push_back({static_cast<int64_t>(g), static_cast<int>(std::min<size_t>(widest, e - g))});
+      s = e;
+    }
+  }
+};
+
+// The SIMD lanes an op was asked for (0: the widest the CPU has), checked.
+int lanesArg(int64_t lanes) {
+  const int most = pool::maxLanes();
+  TORCH_CHECK(lanes == 0 || lanes == 1 || lanes == 2 || lanes == 4 || lanes == 8, "lanes must be 0, 1, 2, 4 or 8");
+  TORCH_CHECK(lanes <= most, "this CPU has at most ", most, " lanes");
+  return lanes == 0 ? most : static_cast<int>(lanes);
+}
+
 // ipotPlanLanes(cost [P, n, m], a [P, n], b [P, m], beta, iterations, lanes) -> plan [P, n, m]: ot.cc's ipotPlan
 // (same contract, same bits), W = lanes problems at a time (0: the widest the CPU has).
 Napi::Value ipotPlanLanes(const Napi::CallbackInfo& info) {
@@ -50,10 +81,7 @@ Napi::Value ipotPlanLanes(const Napi::CallbackInfo& info) {
   TORCH_CHECK(a.dim() == 2 && a.size(0) == P && a.size(1) == n, "a must be [P, n]");
   TORCH_CHECK(b.dim() == 2 && b.size(0) == P && b.size(1) == m, "b must be [P, m]");
   TORCH_CHECK(beta > 0, "beta must be positive");
-  const int most = pool::maxLanes();
-  TORCH_CHECK(lanes == 0 || lanes == 1 || lanes == 2 || lanes == 4 || lanes == 8, "lanes must be 0, 1, 2, 4 or 8");
-  TORCH_CHECK(lanes <= most, "this CPU has at most ", most, " lanes");
-  const int W = lanes == 0 ? most : static_cast<int>(lanes);
+  const int W = lanesArg(lanes);
   at::Tensor plan = at::empty({P, n, m}, cost.options());
   const float* c = cost.data_ptr<float>();
   const float* av = a.data_ptr<float>();
@@ -161,38 +189,55 @@ Napi::Value midPoolScores(const Napi::CallbackInfo& info) {
   }
   TORCH_CHECK(beta > 0, "beta must be positive");
   TORCH_CHECK(tolerance >= 0 && tolerance < 1, "tieTolerance must be in [0, 1)");
-  const int most = pool::maxLanes();
-  TORCH_CHECK(lanes == 0 || lanes == 1 || lanes == 2 || lanes == 4 || lanes == 8, "lanes must be 0, 1, 2, 4 or 8");
-  TORCH_CHECK(lanes <= most, "this CPU has at most ", most, " lanes");
-  const int widest = lanes == 0 ? most : static_cast<int>(lanes);
+  const int widest = lanesArg(lanes);
   at::Tensor out = at::zeros({A, Bm}, cosines.options());
-  // pairs by motif count (a lane group shares it exactly), then by token count, longest first
-  std::vector<int64_t> pairs;
-  pairs.reserve(A * Bm);
-  for (int64_t p = 0; p < A * Bm; ++p)
-    if (rows[p / Bm + 1] > rows[p / Bm] && cols[p % Bm + 1] > cols[p % Bm]) pairs.push_back(p);
-  auto nOf = [&](int64_t p) { return rows[p / Bm + 1] - rows[p / Bm]; };
-  auto mOf = [&](int64_t p) { return cols[p % Bm + 1] - cols[p % Bm]; };
-  std::stable_sort(pairs.begin(), pairs.end(), [&](int64_t x, int64_t y) { return mOf(x) != mOf(y) ? mOf(x) < mOf(y) : nOf(x) > nOf(y); });
-  struct Group { int64_t first; int count; };
-  std::vector<Group> groups;
-  for (size_t s = 0; s < pairs.size();) {
-    size_t e = s;
-    while (e < pairs.size() && mOf(pairs[e]) == mOf(pairs[s])) ++e;
-    for (size_t g = s; g < e; g += widest) groups.push_back({static_cast<int64_t>(g), static_cast<int>(std::min<size_t>(widest, e - g))});
-    s = e;
-  }
+  const LaneGroups lg(rows, cols, widest);
   const float* S = cosines.data_ptr<float>();
   const float* Xp = X.data_ptr<float>();
   const float* Mp = motifs.data_ptr<float>();
   const float* G = grams.data_ptr<float>();
   float* o = out.data_ptr<float>();
   const float fbeta = static_cast<float>(beta);
-  at::parallel_for(0, static_cast<int64_t>(groups.size()), 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, static_cast<int64_t>(lg.groups.size()), 1, [&](int64_t begin, int64_t end) {
     for (int64_t gi = begin; gi < end; ++gi) {
-      const Group g = groups[gi];
-      pool::midGroup(std::min(widest, pool::lanesFor(g.count)), pairs.data() + g.first, g.count, Bm, rows.data(), cols.data(), S, R, Xp, Mp, Dm,
+      const LaneGroups::Group g = lg.groups[gi];
+      pool::midGroup(std::min(widest, pool::lanesFor(g.count)), lg.pairs.data() + g.first, g.count, Bm, rows.data(), cols.data(), S, R, Xp, Mp, Dm,
                      G, gramAt.data(), fbeta, iterations, argmin, static_cast<float>(tolerance), cosine, o);
+    }
+  });
+  return wrap(info.Env(), std::move(out));
+}
+
+// midAssignments(cosT [C, R], rowOffsets [A+1], colOffsets [B+1], beta, iterations, argmin, tieTolerance, lanes)
+// -> int32 [A · B, N]: for pair p = a · B + b, row p holds the motif (0 .. m_b − 1, molecule b's own) of each of
+// text a's real tokens, then −1; N is the longest text. The IPOT plans and the tie rule of midPoolScores
+// (cosT as there), for the training op of the mid grain (mid.cc), which takes the assignments as given.
+Napi::Value midAssignments(const Napi::CallbackInfo& info) {
+  RECORD_FUNCTION("orma::midAssignments", std::vector<c10::IValue>());  // named in profiles (profiler.cc)
+  at::NoGradGuard noGrad;
+  const at::Tensor cosines = floats(info, 0, 2, "cosT");
+  const std::vector<int64_t> rows = offsets(info, 1, "rowOffsets"), cols = offsets(info, 2, "colOffsets");
+  const double beta = D(info, 3);
+  const int64_t iterations = I(info, 4);
+  const bool argmin = B(info, 5);
+  const double tolerance = D(info, 6);
+  const int widest = lanesArg(I(info, 7));
+  const int64_t C = cosines.size(0), R = cosines.size(1), A = static_cast<int64_t>(rows.size()) - 1, Bm = static_cast<int64_t>(cols.size()) - 1;
+  checkRagged(rows, R, "rowOffsets");
+  checkRagged(cols, C, "colOffsets");
+  TORCH_CHECK(beta > 0, "beta must be positive");
+  TORCH_CHECK(tolerance >= 0 && tolerance < 1, "tieTolerance must be in [0, 1)");
+  int64_t N = 0;
+  for (int64_t a = 0; a < A; ++a) N = std::max(N, rows[a + 1] - rows[a]);
+  at::Tensor out = at::full({A * Bm, N}, -1, cosines.options().dtype(at::kInt));
+  const LaneGroups lg(rows, cols, widest);
+  const float* S = cosines.data_ptr<float>();
+  int32_t* o = out.data_ptr<int32_t>();
+  at::parallel_for(0, static_cast<int64_t>(lg.groups.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t gi = begin; gi < end; ++gi) {
+      const LaneGroups::Group g = lg.groups[gi];
+      pool::midAssignGroup(std::min(widest, pool::lanesFor(g.count)), lg.pairs.data() + g.first, g.count, Bm, rows.data(), cols.data(), S, R,
+                           static_cast<float>(beta), iterations, argmin, static_cast<float>(tolerance), o, N);
     }
   });
   return wrap(info.Env(), std::move(out));
@@ -206,6 +251,7 @@ void registerPool(Napi::Env env, Napi::Object exports) {
   registerOp(env, exports, "ipotPlanLanes", ipotPlanLanes);
   registerOp(env, exports, "localPoolScores", localPoolScores);
   registerOp(env, exports, "midPoolScores", midPoolScores);
+  registerOp(env, exports, "midAssignments", midAssignments);
   registerOp(env, exports, "poolLanes", poolLanes);
 }
 

@@ -404,15 +404,14 @@ __attribute__((always_inline)) inline float midPairT(const int32_t* assign, int6
   return pairScoreT(u, v, D, cosine);
 }
 
-// A lane group of mid-grain pairs sharing their motif count: IPOT for all of them at once, then each pair.
+// A lane group of mid-grain pairs sharing their motif count: IPOT for all of them at once, then the token →
+// motif assignment of each (as[l·n + i] for lane l's real tokens i; n, the group's longest text, returned).
 // ST [C × R]: unit motif · unit multi-token products, motif rows by token columns.
-__attribute__((always_inline)) inline void midGroupT(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols,
-                                                     const float* ST, int64_t R, const float* X, const float* motifs, int64_t D, const float* grams,
-                                                     const int64_t* gramAt, float beta, int64_t iterations, bool argmin, float tolerance, bool cosine, float* out) {
-  thread_local Buffer<float> Abuf, abuf, bbuf, plbuf, scratch;
+__attribute__((always_inline)) inline int64_t midAssignT(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols,
+                                                         const float* ST, int64_t R, float beta, int64_t iterations, bool argmin, float tolerance,
+                                                         int64_t* ns, Buffer<int32_t>& assign) {
+  thread_local Buffer<float> Abuf, abuf, bbuf, plbuf;
   thread_local Buffer<double> dscratch;
-  thread_local Buffer<int32_t> assign;
-  thread_local Buffer<unsigned char> on;
   const int64_t m = cols[pairs[0] % B + 1] - cols[pairs[0] % B];
   int64_t n = 0;
   for (int l = 0; l < count; ++l) n = std::max(n, rows[pairs[l] / B + 1] - rows[pairs[l] / B]);
@@ -435,16 +434,36 @@ __attribute__((always_inline)) inline void midGroupT(int W, const int64_t* pairs
     }
   }
   ipotLanes(W, n, m, iterations, Ab, ab, bb, plb, dscratch.get((n * m + n + 2 * m) * W));
-  const int64_t m8 = round8(m);
-  int64_t ns[8];
   for (int l = 0; l < count; ++l) ns[l] = rows[pairs[l] / B + 1] - rows[pairs[l] / B];
-  int32_t* as = assign.get(count * n);
-  assignLanes(plb, W, count, ns, n, m, argmin, tolerance, as);
+  assignLanes(plb, W, count, ns, n, m, argmin, tolerance, assign.get(count * n));
+  return n;
+}
+
+// A lane group of mid-grain pairs: their assignments (midAssignT), then each pair's score.
+__attribute__((always_inline)) inline void midGroupT(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols,
+                                                     const float* ST, int64_t R, const float* X, const float* motifs, int64_t D, const float* grams,
+                                                     const int64_t* gramAt, float beta, int64_t iterations, bool argmin, float tolerance, bool cosine, float* out) {
+  thread_local Buffer<float> scratch;
+  thread_local Buffer<int32_t> assign;
+  thread_local Buffer<unsigned char> on;
+  int64_t ns[8];
+  const int64_t n = midAssignT(W, pairs, count, B, rows, cols, ST, R, beta, iterations, argmin, tolerance, ns, assign);
+  const int64_t m = cols[pairs[0] % B + 1] - cols[pairs[0] % B], m8 = round8(m);
   float* sc = scratch.get(m * D + m * m + m + 2 * D + m * m8 + groupedScratch(m, m));
   for (int l = 0; l < count; ++l) {
     const int64_t p = pairs[l], a = p / B, j = p % B;
-    out[a * B + j] = midPairT(as + l * n, ns[l], m, X + rows[a] * D, motifs + cols[j] * D, grams + gramAt[j], D, cosine, sc, on.get(m));
+    out[a * B + j] = midPairT(assign.p + l * n, ns[l], m, X + rows[a] * D, motifs + cols[j] * D, grams + gramAt[j], D, cosine, sc, on.get(m));
   }
+}
+
+// The assignments alone, into out[p · N + i] for each pair p of the group and real token i.
+__attribute__((always_inline)) inline void midAssignGroupT(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols,
+                                                           const float* ST, int64_t R, float beta, int64_t iterations, bool argmin, float tolerance,
+                                                           int32_t* out, int64_t N) {
+  thread_local Buffer<int32_t> assign;
+  int64_t ns[8];
+  const int64_t n = midAssignT(W, pairs, count, B, rows, cols, ST, R, beta, iterations, argmin, tolerance, ns, assign);
+  for (int l = 0; l < count; ++l) std::copy(assign.p + l * n, assign.p + l * n + ns[l], out + pairs[l] * N);
 }
 
 __attribute__((target("avx2,fma"))) static void localPairsAvx2(int64_t begin, int64_t end, int64_t A, int64_t B, const float* S, int64_t C,
@@ -468,6 +487,16 @@ static void midGroupBase(int W, const int64_t* pairs, int count, int64_t B, cons
   midGroupT(W, pairs, count, B, rows, cols, ST, R, X, motifs, D, grams, gramAt, beta, iterations, argmin, tolerance, cosine, out);
 }
 
+__attribute__((target("avx2,fma"))) static void midAssignGroupAvx2(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows,
+                                                                   const int64_t* cols, const float* ST, int64_t R, float beta, int64_t iterations,
+                                                                   bool argmin, float tolerance, int32_t* out, int64_t N) {
+  midAssignGroupT(W, pairs, count, B, rows, cols, ST, R, beta, iterations, argmin, tolerance, out, N);
+}
+static void midAssignGroupBase(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* ST, int64_t R,
+                               float beta, int64_t iterations, bool argmin, float tolerance, int32_t* out, int64_t N) {
+  midAssignGroupT(W, pairs, count, B, rows, cols, ST, R, beta, iterations, argmin, tolerance, out, N);
+}
+
 static bool hasAvx2Fma() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
@@ -483,6 +512,11 @@ void midGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* 
               bool argmin, float tolerance, bool cosine, float* out) {
   (hasAvx2Fma() ? midGroupAvx2 : midGroupBase)(W, pairs, count, B, rows, cols, ST, R, X, motifs, D, grams, gramAt, beta, iterations, argmin, tolerance, cosine,
                                                out);
+}
+
+void midAssignGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* ST, int64_t R,
+                    float beta, int64_t iterations, bool argmin, float tolerance, int32_t* out, int64_t N) {
+  (hasAvx2Fma() ? midAssignGroupAvx2 : midAssignGroupBase)(W, pairs, count, B, rows, cols, ST, R, beta, iterations, argmin, tolerance, out, N);
 }
 
 }  // namespace pool

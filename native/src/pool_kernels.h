@@ -34,5 +34,9 @@ void localPairs(int64_t begin, int64_t end, int64_t A, int64_t B, const float* S
 void midGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* ST, int64_t R,
               const float* X, const float* motifs, int64_t D, const float* grams, const int64_t* gramAt, float beta, int64_t iterations,
               bool argmin, float tolerance, bool cosine, float* out);
+// The token → motif assignments of a lane group (as midGroup, without the scores): out[p · N + i] for each pair p
+// and real token i.
+void midAssignGroup(int W, const int64_t* pairs, int count, int64_t B, const int64_t* rows, const int64_t* cols, const float* ST, int64_t R,
+                    float beta, int64_t iterations, bool argmin, float tolerance, int32_t* out, int64_t N);
 }  // namespace pool
 }  // namespace orma

@@ -11,8 +11,8 @@
 // molecules of similar size (and, for very long inputs, of texts), each padded only to its own largest
 // member and bounded in elements (`ChunkOptions.budget`). Results are exact: a block computes the same
 // per-pair function, and the columns are put back in the caller's order. Measurements: docs/model.md.
-import { cat, einsum, groupedPoolWeights, layerNorm, noGrad, normalize, ones, tensor, where, zeros, type Tensor } from '../tensor/index.js';
-import { assignTokens, ipotPlan, ipotPlanFrom } from './ot.js';
+import { cat, einsum, groupedPoolWeights, layerNorm, midAssignments, midPairScores, noGrad, normalize, ones, tensor, where, zeros, type Tensor } from '../tensor/index.js';
+import { assignTokens, ipotPlan, ipotPlanFrom, OT_TIE_TOLERANCE } from './ot.js';
 
 /** [Bt, Bm] = sent [Bt, D] · mol [Bm, D]ᵀ (with `cosine`, of the L2-normalised vectors). */
 export function globalScores(sent: Tensor, mol: Tensor, o: { cosine?: boolean } = {}): Tensor {
@@ -261,13 +261,54 @@ export interface MidOptions extends GroupedOptions {
  * the mean of its tokens, then the grouped score of those vectors against j's motifs. Motifs that receive
  * no token are left out of the pooling. tokens [Bt, n, D], tokenMask [Bt, n]; motifs [Bm, m, D],
  * motifMask [Bm, m] with real motifs first. Returns [Bt, Bm].
+ * Without `slots`, every pair at its real size in native ops (`midRagged`); with them, as tensor ops over
+ * blocks (`midScoresBlockwise`, also the reference the native path is tested against).
  */
 export function midScores(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, motifMask: Tensor, o: MidOptions = {}): Tensor {
+  realMotifsFirst(motifMask);
+  return o.slots ? midScoresBlockwise(tokens, tokenMask, motifs, motifMask, o) : midRagged(tokens, tokenMask, motifs, motifMask, o);
+}
+
+/** Each molecule's motif extent, checked to be its real motif count (the official slots put padding last). */
+function realMotifsFirst(motifMask: Tensor): number[] {
   const motifExtents = extents(motifMask);
   const counts = motifMask.to('float32').sum(-1).toNumbers();
   motifExtents.forEach((e, j) => {
     if (e !== counts[j]) throw new Error(`midScores: molecule ${j}'s motif mask is not real-motifs-first: [${motifMask.select(0, j).to('float32').toNumbers().join(', ')}]`);
   });
+  return motifExtents;
+}
+
+/** Rows of x [B, k, D] where mask [B, k] is set, as [Σ real, D], with offsets [B + 1] (int64) of each item's rows. */
+function raggedRows(x: Tensor, mask: Tensor): { rows: Tensor; offsets: Tensor } {
+  const [b, k] = mask.shape as [number, number];
+  const flags = mask.to('uint8').toNumbers();
+  const index: number[] = [], offsets = [0];
+  for (let i = 0; i < b; i++) {
+    for (let j = 0; j < k; j++) if (flags[i * k + j] !== 0) index.push(i * k + j);
+    offsets.push(index.length);
+  }
+  return { rows: x.reshape(b * k, x.size(-1)).indexSelect(0, indexTensor(index)), offsets: indexTensor(offsets) };
+}
+
+/**
+ * midScores without slots: the real tokens and motifs cut out of their padding, the OT costs as one product
+ * of unit vectors, the plans and assignments in one native op (the pool scorer's, pool.cc) and the scores in
+ * another with its own backward (mid.cc). No [Bt, Bm, ...] float tensor is made.
+ */
+function midRagged(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, motifMask: Tensor, o: MidOptions): Tensor {
+  const x = raggedRows(tokens, tokenMask), k = raggedRows(motifs, motifMask);
+  const assign = noGrad(() => {
+    // [motif rows, token rows]; the plans in float32 whatever the dtype (they only decide the assignments)
+    const cosT = normalize(k.rows.detach(), -1).matmul(normalize(x.rows.detach(), -1).transpose(0, 1)).to('float32');
+    return midAssignments(cosT, x.offsets, k.offsets, { beta: o.beta ?? 0.5, iterations: o.iterations ?? 50, pick: o.pick ?? 'argmax', tieTolerance: OT_TIE_TOLERANCE });
+  });
+  return midPairScores(x.rows, k.rows, x.offsets, k.offsets, assign, o.cosine ?? false);
+}
+
+/** midScores as tensor ops over blocks of similar sizes (with or without slots). */
+export function midScoresBlockwise(tokens: Tensor, tokenMask: Tensor, motifs: Tensor, motifMask: Tensor, o: MidOptions = {}): Tensor {
+  const motifExtents = realMotifsFirst(motifMask);
   const dtype = tokens.dtype as 'float32', slots = o.slots;
   const [unitTokens, unitMotifs] = noGrad(() => [normalize(tokens.detach(), -1), normalize(motifs.detach(), -1)]);
   // with slots: each text's padded token slots (count and Σ of their vectors, which the official code

@@ -165,6 +165,9 @@ export interface NativeEngine {
   localPoolScores(sim: H, rowOffsets: H, colOffsets: H, keys: H, grams: H, gramOffsets: H, u: H, cosine: boolean): H;
   midPoolScores(cosT: H, rowOffsets: H, colOffsets: H, tokens: H, motifs: H, grams: H, gramOffsets: H, beta: number, iterations: number, argmin: boolean, tieTolerance: number, cosine: boolean, lanes: number): H;
   poolLanes(): number;
+  midAssignments(cosT: H, rowOffsets: H, colOffsets: H, beta: number, iterations: number, argmin: boolean, tieTolerance: number, lanes: number): H;
+  // the mid grain after its assignments, with its backward (mid.cc)
+  midPairScores(tokens: H, motifs: H, rowOffsets: H, colOffsets: H, assign: H, cosine: boolean): H;
   // op profiling (profiler.cc): libtorch's profiler on this thread, its Chrome trace written to `path` at stop
   profilerStart(path: string): void;
   profilerStop(): void;

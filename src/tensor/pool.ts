@@ -53,3 +53,12 @@ export function midPoolScores(cosT: Tensor, rowOffsets: Tensor, colOffsets: Tens
   return wrap(native.midPoolScores(cosT.handle, rowOffsets.handle, colOffsets.handle, tokens.handle, motifs.handle, grams.handle, gramOffsets.handle,
     o.beta, o.iterations, o.pick === 'argmin', o.tieTolerance, o.cosine, o.lanes ?? 0));
 }
+
+/**
+ * The token → motif assignments of the mid grain (the IPOT plans and tie rule of midPoolScores, same cosT and
+ * offsets): int32 [A · B, N], row a · B + b holding the motif (0 .. m_b − 1) of each of text a's real tokens,
+ * then −1; N is the longest text. No autograd. For midPairScores (src/tensor/mid.ts).
+ */
+export function midAssignments(cosT: Tensor, rowOffsets: Tensor, colOffsets: Tensor, o: Omit<MidPoolOptions, 'cosine'>): Tensor {
+  return wrap(native.midAssignments(cosT.handle, rowOffsets.handle, colOffsets.handle, o.beta, o.iterations, o.pick === 'argmin', o.tieTolerance, o.lanes ?? 0));
+}
