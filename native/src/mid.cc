@@ -15,8 +15,7 @@
 // score = u · v or cos(u, v). A pair without tokens or motifs scores 0. Differentiable in X and motifs (the
 // assignments are a no-grad argmax); float32 or float64 (gradcheck). dmotifs sums over texts in per-thread
 // buffers reduced in a fixed order: deterministic for a given thread count.
-#include "engine.h"
-#include "dense.h"
+#include "pairs.h"
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
@@ -28,47 +27,7 @@
 namespace orma {
 namespace {
 
-constexpr double kNormEps = 1e-12, kLnEps = 1e-5, kShift = 1e-6, kMinSum = 1e-30, kMinSq = 1e-24;
-
-// Vector helpers: float through dense.h (AVX2 inside the target("avx2,fma") callers), double as plain loops.
-__attribute__((always_inline)) inline float dot(const float* x, const float* y, int64_t n) { return dense::dotT(x, y, n); }
-__attribute__((always_inline)) inline double dot(const double* x, const double* y, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += x[i] * y[i];
-  return s;
-}
-__attribute__((always_inline)) inline void axpy(float* y, float alpha, const float* x, int64_t n) { dense::axpyT(y, alpha, x, n); }
-__attribute__((always_inline)) inline void axpy(double* y, double alpha, const double* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
-}
-
-// x ← LN₀(x) (biased variance, eps 1e-5); returns 1/σ for the backward.
-template <class S> __attribute__((always_inline)) inline S layerNorm0(S* x, int64_t D) {
-  double mean = 0, var = 0;
-  for (int64_t d = 0; d < D; ++d) mean += x[d];
-  mean /= static_cast<double>(D);
-  for (int64_t d = 0; d < D; ++d) var += (x[d] - mean) * (x[d] - mean);
-  const S rstd = static_cast<S>(1.0 / std::sqrt(var / static_cast<double>(D) + kLnEps));
-  for (int64_t d = 0; d < D; ++d) x[d] = static_cast<S>((x[d] - mean) * rstd);
-  return rstd;
-}
-// dy ← the gradient at LN₀'s input, from dy at its output y (normalised) and rstd: rstd (dy − mean(dy) − y mean(dy ⊙ y)).
-template <class S> __attribute__((always_inline)) inline void layerNorm0Backward(const S* y, S rstd, S* dy, int64_t D) {
-  double mg = 0, mgy = 0;
-  for (int64_t d = 0; d < D; ++d) { mg += dy[d]; mgy += static_cast<double>(dy[d]) * y[d]; }
-  mg /= static_cast<double>(D);
-  mgy /= static_cast<double>(D);
-  for (int64_t d = 0; d < D; ++d) dy[d] = static_cast<S>(rstd * (dy[d] - mg - y[d] * mgy));
-}
-// dx of x̂ = x / max(‖x‖, 1e-12), from dx̂ (in place); norm = ‖x‖, xhat = x̂.
-template <class S> __attribute__((always_inline)) inline void normalizeBackward(const S* xhat, double norm, S* dx, int64_t D) {
-  if (norm > kNormEps) {
-    const S along = dot(xhat, dx, D);
-    for (int64_t d = 0; d < D; ++d) dx[d] = static_cast<S>((dx[d] - xhat[d] * along) / norm);
-  } else {
-    for (int64_t d = 0; d < D; ++d) dx[d] = static_cast<S>(dx[d] / kNormEps);
-  }
-}
+using namespace pairs;
 
 // One pair's forward state (the backward recomputes it). Buffers sized for m motifs and D.
 template <class S> struct Pair {
@@ -102,7 +61,7 @@ template <class S> __attribute__((always_inline)) inline void pairForward(Pair<S
     if (!s.on[j]) continue;
     S* p = s.P.data() + j * D;
     for (int64_t d = 0; d < D; ++d) p[d] /= s.count[j];
-    s.norm[j] = static_cast<S>(std::sqrt(static_cast<double>(dot(p, p, D))));
+    s.norm[j] = static_cast<S>(norm2(p, D));
     axpy(s.u.data(), static_cast<S>(1.0 / std::max<double>(s.norm[j], kNormEps)), p, D);
   }
   s.rstdU = layerNorm0(s.u.data(), D);
@@ -128,11 +87,7 @@ template <class S> __attribute__((always_inline)) inline void pairForward(Pair<S
   }
   for (int64_t c = 0; c < m; ++c) axpy(s.v.data(), s.pooled[c], K + c * D, D);
   s.rstdV = layerNorm0(s.v.data(), D);
-  const double uv = dot(s.u.data(), s.v.data(), D);
-  if (!cosine) { s.score = static_cast<S>(uv); return; }
-  const double nu = std::max<double>(std::sqrt(static_cast<double>(dot(s.u.data(), s.u.data(), D))), kNormEps);
-  const double nv = std::max<double>(std::sqrt(static_cast<double>(dot(s.v.data(), s.v.data(), D))), kNormEps);
-  s.score = static_cast<S>(uv / nu / nv);
+  s.score = pairScore(s.u.data(), s.v.data(), D, cosine);
 }
 
 // The backward of one pair from its forward state and g = dL/dscore: adds into dX [n × D] and dK [m × D].
@@ -141,18 +96,7 @@ template <class S> __attribute__((always_inline)) inline void pairBackward(Pair<
                                                                           S* dX, S* dK, S* du, S* dv, S* dP) {
   const int64_t m = s.m, D = s.D;
   const S *u = s.u.data(), *v = s.v.data();
-  if (cosine) {
-    const double nu = std::sqrt(static_cast<double>(dot(u, u, D))), nv = std::sqrt(static_cast<double>(dot(v, v, D)));
-    const double cu = std::max(nu, kNormEps), cv = std::max(nv, kNormEps);
-    for (int64_t d = 0; d < D; ++d) { du[d] = static_cast<S>(g * v[d] / cv); dv[d] = static_cast<S>(g * u[d] / cu); }
-    S* hat = s.hat.data();
-    for (int64_t d = 0; d < D; ++d) hat[d] = static_cast<S>(u[d] / cu);
-    normalizeBackward(hat, nu, du, D);
-    for (int64_t d = 0; d < D; ++d) hat[d] = static_cast<S>(v[d] / cv);
-    normalizeBackward(hat, nv, dv, D);
-  } else {
-    for (int64_t d = 0; d < D; ++d) { du[d] = g * v[d]; dv[d] = g * u[d]; }
-  }
+  pairScoreBackward(u, v, D, cosine, g, du, dv, s.hat.data());
   layerNorm0Backward(v, s.rstdV, dv, D);   // dv ← dz
   layerNorm0Backward(u, s.rstdU, du, D);   // du ← dy
   std::vector<S>&dpooled = s.dpooled, &dw = s.dw, &gw = s.gw, &dsim = s.dsim;
@@ -206,37 +150,22 @@ template <class S> __attribute__((always_inline)) inline void pairBackward(Pair<
 
 template <class S> struct Inputs {
   const S *X, *K;
-  const int64_t *rows, *cols;
+  Ragged texts, molecules;
   const int32_t* assign;
-  int64_t A, B, N, D;
+  int64_t N, D;
   bool cosine;
-  std::vector<int64_t> gramAt;
-  std::vector<S> grams;
-  int64_t n(int64_t a) const { return rows[a + 1] - rows[a]; }
-  int64_t m(int64_t b) const { return cols[b + 1] - cols[b]; }
-  // every molecule's motif gram K Kᵀ, once
-  void makeGrams() {
-    gramAt.assign(B + 1, 0);
-    for (int64_t b = 0; b < B; ++b) gramAt[b + 1] = gramAt[b] + m(b) * m(b);
-    grams.assign(gramAt[B], S(0));
-    at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) {
-        const S* k = K + cols[b] * D;
-        S* g = grams.data() + gramAt[b];
-        for (int64_t c = 0; c < m(b); ++c)
-          for (int64_t l = 0; l < m(b); ++l) g[c * m(b) + l] = dot(k + c * D, k + l * D, D);
-      }
-    });
-  }
+  Grams<S> grams;
+  int64_t n(int64_t a) const { return texts.size(a); }
+  int64_t m(int64_t b) const { return molecules.size(b); }
 };
 
 template <class S> __attribute__((always_inline)) inline void forwardPairs(const Inputs<S>& in, int64_t begin, int64_t end, S* out) {
   Pair<S> s;
   for (int64_t p = begin; p < end; ++p) {
-    const int64_t a = p / in.B, b = p % in.B, n = in.n(a), m = in.m(b);
+    const int64_t a = p / in.molecules.count, b = p % in.molecules.count, n = in.n(a), m = in.m(b);
     if (n == 0 || m == 0) { out[p] = 0; continue; }
     s.size(m, in.D);
-    pairForward(s, in.assign + p * in.N, n, in.X + in.rows[a] * in.D, in.K + in.cols[b] * in.D, in.grams.data() + in.gramAt[b], in.cosine);
+    pairForward(s, in.assign + p * in.N, n, in.X + in.texts.at[a] * in.D, in.K + in.molecules.at[b] * in.D, in.grams.of(b), in.cosine);
     out[p] = s.score;
   }
 }
@@ -246,15 +175,15 @@ template <class S> __attribute__((always_inline)) inline void backwardTexts(cons
   Pair<S> s;
   std::vector<S> du(in.D), dv(in.D), dP;
   for (int64_t a = begin; a < end; ++a) {
-    for (int64_t b = 0; b < in.B; ++b) {
-      const int64_t p = a * in.B + b, n = in.n(a), m = in.m(b);
+    for (int64_t b = 0; b < in.molecules.count; ++b) {
+      const int64_t p = a * in.molecules.count + b, n = in.n(a), m = in.m(b);
       if (n == 0 || m == 0 || dscore[p] == 0) continue;
       s.size(m, in.D);
       dP.resize(m * in.D);
-      const S* K = in.K + in.cols[b] * in.D;
-      const S* G = in.grams.data() + in.gramAt[b];
-      pairForward(s, in.assign + p * in.N, n, in.X + in.rows[a] * in.D, K, G, in.cosine);
-      pairBackward(s, dscore[p], in.assign + p * in.N, K, G, in.cosine, dX + in.rows[a] * in.D, dK + in.cols[b] * in.D, du.data(), dv.data(), dP.data());
+      const S* K = in.K + in.molecules.at[b] * in.D;
+      const S* G = in.grams.of(b);
+      pairForward(s, in.assign + p * in.N, n, in.X + in.texts.at[a] * in.D, K, G, in.cosine);
+      pairBackward(s, dscore[p], in.assign + p * in.N, K, G, in.cosine, dX + in.texts.at[a] * in.D, dK + in.molecules.at[b] * in.D, du.data(), dv.data(), dP.data());
     }
   }
 }
@@ -265,10 +194,6 @@ __attribute__((target("avx2,fma"))) void backwardAvx2(const Inputs<float>& in, c
   backwardTexts(in, g, b, e, dX, dK);
 }
 void backwardBase(const Inputs<float>& in, const float* g, int64_t b, int64_t e, float* dX, float* dK) { backwardTexts(in, g, b, e, dX, dK); }
-bool hasAvx2Fma() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
 void runForward(const Inputs<float>& in, int64_t b, int64_t e, float* out) { (hasAvx2Fma() ? forwardAvx2 : forwardBase)(in, b, e, out); }
 void runForward(const Inputs<double>& in, int64_t b, int64_t e, double* out) { forwardPairs(in, b, e, out); }
 void runBackward(const Inputs<float>& in, const float* g, int64_t b, int64_t e, float* dX, float* dK) {
@@ -278,28 +203,22 @@ void runBackward(const Inputs<double>& in, const double* g, int64_t b, int64_t e
 
 template <class S> Inputs<S> inputsOf(const at::Tensor& X, const at::Tensor& K, const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& assign,
                                       bool cosine) {
-  Inputs<S> in{X.data_ptr<S>(), K.data_ptr<S>(), rows.data_ptr<int64_t>(), cols.data_ptr<int64_t>(), assign.data_ptr<int32_t>(),
-               rows.size(0) - 1, cols.size(0) - 1, assign.size(1), X.size(1), cosine, {}, {}};
-  in.makeGrams();
-  return in;
+  const Ragged texts = raggedOf(rows, X.size(0), "rowOffsets"), molecules = raggedOf(cols, K.size(0), "colOffsets");
+  return {X.data_ptr<S>(), K.data_ptr<S>(), texts, molecules, assign.data_ptr<int32_t>(), assign.size(1), X.size(1), cosine,
+          Grams<S>(K.data_ptr<S>(), K.size(1), molecules)};
 }
 
 void check(const at::Tensor& X, const at::Tensor& K, const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& assign) {
   TORCH_CHECK(X.dim() == 2 && K.dim() == 2 && X.size(1) == K.size(1), "tokens must be [R, D] and motifs [C, D]");
   TORCH_CHECK(X.scalar_type() == K.scalar_type() && (X.scalar_type() == at::kFloat || X.scalar_type() == at::kDouble),
               "tokens and motifs must both be float32 or both float64");
-  TORCH_CHECK(rows.dim() == 1 && cols.dim() == 1 && rows.size(0) >= 1 && cols.size(0) >= 1, "rowOffsets and colOffsets must be 1-d, non-empty");
-  const int64_t A = rows.size(0) - 1, Bm = cols.size(0) - 1;
-  const int64_t *r = rows.data_ptr<int64_t>(), *c = cols.data_ptr<int64_t>();
-  TORCH_CHECK(r[0] == 0 && r[A] <= X.size(0) && c[0] == 0 && c[Bm] <= K.size(0), "offsets must start at 0 and end within the rows");
-  int64_t longest = 0;
-  for (int64_t a = 0; a < A; ++a) { TORCH_CHECK(r[a + 1] >= r[a], "rowOffsets must be non-decreasing"); longest = std::max(longest, r[a + 1] - r[a]); }
-  for (int64_t b = 0; b < Bm; ++b) TORCH_CHECK(c[b + 1] >= c[b], "colOffsets must be non-decreasing");
-  TORCH_CHECK(assign.dim() == 2 && assign.scalar_type() == at::kInt && assign.size(0) == A * Bm && assign.size(1) >= longest,
+  const Ragged texts = raggedOf(rows, X.size(0), "rowOffsets"), molecules = raggedOf(cols, K.size(0), "colOffsets");
+  const int64_t A = texts.count, Bm = molecules.count;
+  TORCH_CHECK(assign.dim() == 2 && assign.scalar_type() == at::kInt && assign.size(0) == A * Bm && assign.size(1) >= texts.longest(),
               "assign must be int32 [texts · molecules, longest text]");
   const int32_t* as = assign.data_ptr<int32_t>();
   for (int64_t p = 0; p < A * Bm; ++p) {
-    const int64_t n = r[p / Bm + 1] - r[p / Bm], m = c[p % Bm + 1] - c[p % Bm];
+    const int64_t n = texts.size(p / Bm), m = molecules.size(p % Bm);
     if (m == 0) continue;
     for (int64_t i = 0; i < n; ++i)
       TORCH_CHECK(as[p * assign.size(1) + i] >= 0 && as[p * assign.size(1) + i] < m, "assign of pair ", p, ", token ", i, " is not one of its molecule's ", m, " motifs");
@@ -333,22 +252,12 @@ struct MidPairScores : public torch::autograd::Function<MidPairScores> {
     const bool cosine = ctx->saved_data["cosine"].toBool();
     const at::Tensor g = grads[0].contiguous();
     at::Tensor dX = at::zeros_like(x), dK = at::zeros_like(k);
-    const int64_t A = rows.size(0) - 1;
-    // chunks of texts: each owns its texts' dX rows and a dK buffer of its own, summed in chunk order
-    const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(A, at::get_num_threads()));
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "midPairScoresBackward", [&] {
       using S = scalar_t;
       const Inputs<S> in = inputsOf<S>(x, k, rows, cols, assign, cosine);
-      std::vector<std::vector<S>> parts(chunks);
-      at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t c = begin; c < end; ++c) {
-          parts[c].assign(k.numel(), S(0));
-          runBackward(in, g.data_ptr<S>(), A * c / chunks, A * (c + 1) / chunks, dX.data_ptr<S>(), parts[c].data());
-        }
+      textChunks<S>(in.texts.count, k.numel(), dK.data_ptr<S>(), [&](int64_t begin, int64_t end, S* part) {
+        runBackward(in, g.data_ptr<S>(), begin, end, dX.data_ptr<S>(), part);
       });
-      S* dk = dK.data_ptr<S>();
-      for (const auto& part : parts)
-        for (int64_t e = 0; e < k.numel(); ++e) dk[e] += part[e];
     });
     return {dX, dK, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }

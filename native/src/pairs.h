@@ -1,0 +1,143 @@
+// Shared pieces of the fine grains' training ops (local.cc, mid.cc): per-pair vector math in float (dense.h's
+// helpers, AVX2 inside target("avx2,fma") callers) and double (plain loops, for gradcheck), LN₀ and the
+// score with their backward, the ragged offsets, the keys' grams, and the text-chunked backward driver.
+#pragma once
+#include "engine.h"
+#include "dense.h"
+#include <ATen/Parallel.h>
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace orma {
+namespace pairs {
+
+constexpr double kNormEps = 1e-12, kLnEps = 1e-5, kShift = 1e-6, kMinSum = 1e-30, kMinSq = 1e-24;
+
+__attribute__((always_inline)) inline float dot(const float* x, const float* y, int64_t n) { return dense::dotT(x, y, n); }
+__attribute__((always_inline)) inline double dot(const double* x, const double* y, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += x[i] * y[i];
+  return s;
+}
+__attribute__((always_inline)) inline void axpy(float* y, float alpha, const float* x, int64_t n) { dense::axpyT(y, alpha, x, n); }
+__attribute__((always_inline)) inline void axpy(double* y, double alpha, const double* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+// x ← LN₀(x) (biased variance, eps 1e-5); returns 1/σ for the backward.
+template <class S> __attribute__((always_inline)) inline S layerNorm0(S* x, int64_t D) {
+  double mean = 0, var = 0;
+  for (int64_t d = 0; d < D; ++d) mean += x[d];
+  mean /= static_cast<double>(D);
+  for (int64_t d = 0; d < D; ++d) var += (x[d] - mean) * (x[d] - mean);
+  const S rstd = static_cast<S>(1.0 / std::sqrt(var / static_cast<double>(D) + kLnEps));
+  for (int64_t d = 0; d < D; ++d) x[d] = static_cast<S>((x[d] - mean) * rstd);
+  return rstd;
+}
+
+// dy ← the gradient at LN₀'s input from the one at its output y: rstd (dy − mean(dy) − y mean(dy ⊙ y)).
+template <class S> __attribute__((always_inline)) inline void layerNorm0Backward(const S* y, S rstd, S* dy, int64_t D) {
+  double mg = 0, mgy = 0;
+  for (int64_t d = 0; d < D; ++d) { mg += dy[d]; mgy += static_cast<double>(dy[d]) * y[d]; }
+  mg /= static_cast<double>(D);
+  mgy /= static_cast<double>(D);
+  for (int64_t d = 0; d < D; ++d) dy[d] = static_cast<S>(rstd * (dy[d] - mg - y[d] * mgy));
+}
+
+// dx ← the gradient at x of x̂ = x / max(‖x‖, 1e-12) from the one at x̂ (xhat = x̂, norm = ‖x‖).
+template <class S> __attribute__((always_inline)) inline void normalizeBackward(const S* xhat, double norm, S* dx, int64_t D) {
+  if (norm > kNormEps) {
+    const S along = dot(xhat, dx, D);
+    for (int64_t d = 0; d < D; ++d) dx[d] = static_cast<S>((dx[d] - xhat[d] * along) / norm);
+  } else {
+    for (int64_t d = 0; d < D; ++d) dx[d] = static_cast<S>(dx[d] / kNormEps);
+  }
+}
+
+template <class S> __attribute__((always_inline)) inline double norm2(const S* x, int64_t D) { return std::sqrt(static_cast<double>(dot(x, x, D))); }
+
+// The pair score u · v, or cos(u, v) = (u / max(‖u‖, ε)) · (v / max(‖v‖, ε)) as scores.ts pairScore.
+template <class S> __attribute__((always_inline)) inline S pairScore(const S* u, const S* v, int64_t D, bool cosine) {
+  const double uv = dot(u, v, D);
+  if (!cosine) return static_cast<S>(uv);
+  return static_cast<S>(uv / std::max(norm2(u, D), kNormEps) / std::max(norm2(v, D), kNormEps));
+}
+
+// du, dv of pairScore for g = dL/dscore (hat: scratch of D).
+template <class S> __attribute__((always_inline)) inline void pairScoreBackward(const S* u, const S* v, int64_t D, bool cosine, S g, S* du, S* dv, S* hat) {
+  if (!cosine) {
+    for (int64_t d = 0; d < D; ++d) { du[d] = g * v[d]; dv[d] = g * u[d]; }
+    return;
+  }
+  const double nu = norm2(u, D), nv = norm2(v, D), cu = std::max(nu, kNormEps), cv = std::max(nv, kNormEps);
+  for (int64_t d = 0; d < D; ++d) { du[d] = static_cast<S>(g * v[d] / cv); dv[d] = static_cast<S>(g * u[d] / cu); }
+  for (int64_t d = 0; d < D; ++d) hat[d] = static_cast<S>(u[d] / cu);
+  normalizeBackward(hat, nu, du, D);
+  for (int64_t d = 0; d < D; ++d) hat[d] = static_cast<S>(v[d] / cv);
+  normalizeBackward(hat, nv, dv, D);
+}
+
+// Ragged items: item i owns rows offsets[i] .. offsets[i+1] (int64 [count + 1], checked).
+struct Ragged {
+  const int64_t* at;
+  int64_t count;
+  int64_t size(int64_t i) const { return at[i + 1] - at[i]; }
+  int64_t longest() const {
+    int64_t n = 0;
+    for (int64_t i = 0; i < count; ++i) n = std::max(n, size(i));
+    return n;
+  }
+};
+inline Ragged raggedOf(const at::Tensor& offsets, int64_t rows, const char* name) {
+  TORCH_CHECK(offsets.dim() == 1 && offsets.size(0) >= 1 && offsets.scalar_type() == at::kLong, name, " must be int64 [items + 1]");
+  const int64_t* p = offsets.data_ptr<int64_t>();
+  const int64_t count = offsets.size(0) - 1;
+  TORCH_CHECK(p[0] == 0 && p[count] <= rows, name, " must start at 0 and end within the ", rows, " rows");
+  for (int64_t i = 0; i < count; ++i) TORCH_CHECK(p[i + 1] >= p[i], name, " must be non-decreasing");
+  return {p, count};
+}
+
+// Each item's gram K Kᵀ of its rows of K [·, D], flat: item b's k × k gram at grams[at[b]].
+template <class S> struct Grams {
+  std::vector<int64_t> at;
+  std::vector<S> data;
+  Grams(const S* K, int64_t D, const Ragged& items) : at(items.count + 1, 0) {
+    for (int64_t b = 0; b < items.count; ++b) at[b + 1] = at[b] + items.size(b) * items.size(b);
+    data.assign(at[items.count], S(0));
+    at::parallel_for(0, items.count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        const int64_t k = items.size(b);
+        const S* kb = K + items.at[b] * D;
+        S* g = data.data() + at[b];
+        for (int64_t c = 0; c < k; ++c)
+          for (int64_t l = c; l < k; ++l) g[c * k + l] = g[l * k + c] = dot(kb + c * D, kb + l * D, D);
+      }
+    });
+  }
+  const S* of(int64_t b) const { return data.data() + at[b]; }
+};
+
+// Runs work(begin, end, part) over chunks of the texts [0, A), one chunk per thread: each owns the rows of
+// its texts in the outputs and a zeroed buffer `part` of partSize for what every text adds into (the keys'
+// gradients), summed into sum[partSize] in chunk order: deterministic for a given thread count.
+template <class S, class Work> void textChunks(int64_t A, int64_t partSize, S* sum, Work work) {
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(A, at::get_num_threads()));
+  std::vector<std::vector<S>> parts(chunks);
+  at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      parts[c].assign(partSize, S(0));
+      work(A * c / chunks, A * (c + 1) / chunks, parts[c].data());
+    }
+  });
+  for (const auto& part : parts)
+    for (int64_t e = 0; e < partSize; ++e) sum[e] += part[e];
+}
+
+inline bool hasAvx2Fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+
+}  // namespace pairs
+}  // namespace orma
