@@ -12,6 +12,7 @@ void registerAllocator(Napi::Env env, Napi::Object exports);  // allocator.cc
 void registerProfiler(Napi::Env env, Napi::Object exports);  // profiler.cc
 void registerDropout(Napi::Env env, Napi::Object exports);  // dropout.cc
 void registerMid(Napi::Env env, Napi::Object exports);  // mid.cc
+void registerLocal(Napi::Env env, Napi::Object exports);  // local.cc
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installCachingAllocator();
@@ -32,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerProfiler(env, exports);
   registerDropout(env, exports);
   registerMid(env, exports);
+  registerLocal(env, exports);
   return exports;
 }
 

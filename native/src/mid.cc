@@ -70,15 +70,8 @@ template <class S> __attribute__((always_inline)) inline void pairForward(Pair<S
     if (!s.on[j]) continue;
     S* sj = s.sim.data() + j * m;
     for (int64_t c = 0; c < m; ++c) sj[c] = dot(s.P.data() + j * D, K + c * D, D);
-    int64_t at = 0;
-    for (int64_t c = 1; c < m; ++c) if (sj[c] < sj[at]) at = c;
-    s.lowest[j] = at;
-    double z = 0;
     S* wj = s.w.data() + j * m;
-    for (int64_t c = 0; c < m; ++c) { wj[c] = static_cast<S>((sj[c] - sj[at]) + kShift); z += wj[c]; }
-    s.Z[j] = static_cast<S>(z);
-    const double zc = std::max(z, kMinSum);
-    for (int64_t c = 0; c < m; ++c) wj[c] = static_cast<S>(wj[c] / zc);
+    s.Z[j] = static_cast<S>(rowWeights(sj, m, wj, s.lowest[j]));
     double qj = 0;
     for (int64_t c = 0; c < m; ++c) qj += wj[c] * dot(G + c * m, wj, m);
     s.q[j] = static_cast<S>(qj);

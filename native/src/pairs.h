@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace orma {
@@ -78,6 +79,38 @@ template <class S> __attribute__((always_inline)) inline void pairScoreBackward(
   normalizeBackward(hat, nv, dv, D);
 }
 
+// The grouped score's row weights (grouped.cc): w = (row − min row + 1e-6) / Σ over the k keys of a row; returns
+// Σ (before the division, for the backward) and sets the first key at the minimum. The float version finds the
+// minimum 8 keys at a time (a scalar search carries a dependency through the running index: half the local
+// grain's forward time, perf 2026-12-03) and sums in float.
+__attribute__((always_inline)) inline double rowWeights(const float* row, int64_t k, float* w, int64_t& lowest) {
+  using namespace dense;
+  const int64_t full = k / 8 * 8;
+  f8 lo8 = splat8(std::numeric_limits<float>::infinity());
+  for (int64_t c = 0; c < full; c += 8) { const f8 x = load8(row + c); lo8 = x < lo8 ? x : lo8; }
+  float lo = hmin8(lo8);
+  for (int64_t c = full; c < k; ++c) lo = row[c] < lo ? row[c] : lo;
+  lowest = 0;
+  for (int64_t c = 0; c < k; ++c) if (row[c] == lo) { lowest = c; break; }
+  const f8 lo_ = splat8(lo), delta = splat8(static_cast<float>(kShift));
+  f8 z8 = splat8(0.f);
+  for (int64_t c = 0; c < full; c += 8) { const f8 x = (load8(row + c) - lo_) + delta; store8(w + c, x); z8 += x; }
+  float z = hsum8(z8);
+  for (int64_t c = full; c < k; ++c) { w[c] = (row[c] - lo) + static_cast<float>(kShift); z += w[c]; }
+  const f8 scale = splat8(1.f / std::max(z, static_cast<float>(kMinSum)));
+  for (int64_t c = 0; c < full; c += 8) store8(w + c, load8(w + c) * scale);
+  for (int64_t c = full; c < k; ++c) w[c] *= 1.f / std::max(z, static_cast<float>(kMinSum));
+  return z;
+}
+__attribute__((always_inline)) inline double rowWeights(const double* row, int64_t k, double* w, int64_t& lowest) {
+  lowest = 0;
+  for (int64_t c = 1; c < k; ++c) if (row[c] < row[lowest]) lowest = c;
+  double z = 0;
+  for (int64_t c = 0; c < k; ++c) { w[c] = (row[c] - row[lowest]) + kShift; z += w[c]; }
+  for (int64_t c = 0; c < k; ++c) w[c] /= std::max(z, kMinSum);
+  return z;
+}
+
 // Ragged items: item i owns rows offsets[i] .. offsets[i+1] (int64 [count + 1], checked).
 struct Ragged {
   const int64_t* at;
@@ -98,25 +131,38 @@ inline Ragged raggedOf(const at::Tensor& offsets, int64_t rows, const char* name
   return {p, count};
 }
 
-// Each item's gram K Kᵀ of its rows of K [·, D], flat: item b's k × k gram at grams[at[b]].
+// Each item's gram K Kᵀ of its rows of K [·, D], flat: item b's k × k gram at grams[at[b]], rows of stride
+// ld(b): k, or with `padded` round8(k) with zero columns past k (dense.h's quadratic forms read them so).
 template <class S> struct Grams {
   std::vector<int64_t> at;
   std::vector<S> data;
-  Grams(const S* K, int64_t D, const Ragged& items) : at(items.count + 1, 0) {
-    for (int64_t b = 0; b < items.count; ++b) at[b + 1] = at[b] + items.size(b) * items.size(b);
+  Ragged items;
+  bool padded;
+  int64_t ld(int64_t b) const { return padded ? dense::round8(items.size(b)) : items.size(b); }
+  Grams(const S* K, int64_t D, const Ragged& items_, bool padded_ = false) : at(items_.count + 1, 0), items(items_), padded(padded_) {
+    for (int64_t b = 0; b < items.count; ++b) at[b + 1] = at[b] + items.size(b) * ld(b);
     data.assign(at[items.count], S(0));
     at::parallel_for(0, items.count, 1, [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
-        const int64_t k = items.size(b);
+        const int64_t k = items.size(b), l8 = ld(b);
         const S* kb = K + items.at[b] * D;
         S* g = data.data() + at[b];
         for (int64_t c = 0; c < k; ++c)
-          for (int64_t l = c; l < k; ++l) g[c * k + l] = g[l * k + c] = dot(kb + c * D, kb + l * D, D);
+          for (int64_t l = c; l < k; ++l) g[c * l8 + l] = g[l * l8 + c] = dot(kb + c * D, kb + l * D, D);
       }
     });
   }
   const S* of(int64_t b) const { return data.data() + at[b]; }
 };
+
+// y[0, len) += Σ_{c < count} alpha[c] · X[c · ld + (0, len)]
+__attribute__((always_inline)) inline void combineRows(float* y, const float* alpha, const float* X, int64_t ld, int64_t count, int64_t len) {
+  dense::combineRowsT(y, alpha, X, ld, count, len);
+}
+__attribute__((always_inline)) inline void combineRows(double* y, const double* alpha, const double* X, int64_t ld, int64_t count, int64_t len) {
+  for (int64_t c = 0; c < count; ++c)
+    for (int64_t l = 0; l < len; ++l) y[l] += alpha[c] * X[c * ld + l];
+}
 
 // Runs work(begin, end, part) over chunks of the texts [0, A), one chunk per thread: each owns the rows of
 // its texts in the outputs and a zeroed buffer `part` of partSize for what every text adds into (the keys'

@@ -11,7 +11,7 @@
 // molecules of similar size (and, for very long inputs, of texts), each padded only to its own largest
 // member and bounded in elements (`ChunkOptions.budget`). Results are exact: a block computes the same
 // per-pair function, and the columns are put back in the caller's order. Measurements: docs/model.md.
-import { cat, einsum, groupedPoolWeights, layerNorm, midAssignments, midPairScores, noGrad, normalize, ones, tensor, where, zeros, type Tensor } from '../tensor/index.js';
+import { cat, einsum, groupedPoolWeights, layerNorm, localPairScores, midAssignments, midPairScores, noGrad, normalize, ones, tensor, where, zeros, type Tensor } from '../tensor/index.js';
 import { assignTokens, ipotPlan, ipotPlanFrom, OT_TIE_TOLERANCE } from './ot.js';
 
 /** [Bt, Bm] = sent [Bt, D] · mol [Bm, D]ᵀ (with `cosine`, of the L2-normalised vectors). */
@@ -140,8 +140,23 @@ function take(x: Tensor, index: number[], extent: number, dim = 0): Tensor {
  * queries: [Bt, n, D]; qMask: [Bt, n]. keys: [Bm, k, D]; kMask: [Bm, k]. Returns [Bt, Bm].
  * For pair (i, j): S = Q Kᵀ, min-max normalised over j's real keys per query; W = S / ΣS; G = W K;
  * u = LN₀(Σ_t norm(Q_t)), v = LN₀(Σ_t norm(G_t)) over i's real queries; score = u · v (or cos(u, v)).
+ * Without `slots`: one GEMM of the real queries against the real keys and a native op per pair (`groupedRagged`);
+ * with them, tensor ops over blocks (`groupedScoresBlockwise`, also the reference the native path is tested against).
  */
 export function groupedScores(queries: Tensor, qMask: Tensor, keys: Tensor, kMask: Tensor, o: GroupedOptions = {}): Tensor {
+  return o.slots ? groupedScoresBlockwise(queries, qMask, keys, kMask, o) : groupedRagged(queries, qMask, keys, kMask, o);
+}
+
+/** groupedScores without slots: sim [real queries, real keys] as one product, then localPairScores (local.cc). */
+function groupedRagged(queries: Tensor, qMask: Tensor, keys: Tensor, kMask: Tensor, o: GroupedOptions): Tensor {
+  const qm = qMask.to(queries.dtype as 'float32');
+  const u = ln0(normalize(queries, -1).mul(qm.unsqueeze(-1)).sum(-2));   // [Bt, D]
+  const q = raggedRows(queries, qMask), k = raggedRows(keys, kMask);
+  return localPairScores(q.rows.matmul(k.rows.transpose(0, 1)), k.rows, u, q.offsets, k.offsets, o.cosine ?? false);
+}
+
+/** groupedScores as tensor ops over blocks of similar sizes (with or without slots). */
+export function groupedScoresBlockwise(queries: Tensor, qMask: Tensor, keys: Tensor, kMask: Tensor, o: GroupedOptions = {}): Tensor {
   const qm = qMask.to(queries.dtype as 'float32'), slots = o.slots;
   // u depends on the text only: LN₀ of the sum of its normalised real queries (with slots: of every slot)
   const u = ln0((slots ? normalize(queries, -1) : normalize(queries, -1).mul(qm.unsqueeze(-1))).sum(-2));   // [Bt, D]

@@ -12,7 +12,7 @@ export { ipotKernel } from './transport.js';
 export { groupedPoolWeights } from './grouped.js';
 export { profile, summarizeTrace, type OpTime, type Profile } from './profiler.js';
 export { poolLanes, ipotKernelLanes, localPoolScores, midPoolScores, midAssignments, type MidPoolOptions } from './pool.js';
-export { midPairScores } from './mid.js';
+export { localPairScores, midPairScores } from './fine.js';
 export { saveSafetensors, loadSafetensors, type SafetensorsFile } from './safetensors.js';
 export { loadTorchCheckpoint, isTorchCheckpoint, type TorchCheckpoint, type SkippedEntry } from './torch-checkpoint.js';
 export { setNumThreads, getNumThreads, setBlasThreads, getBlasThreads, manualSeed, cudaAvailable, memoryStats, emptyCache, setAllocatorCacheLimit, releaseFreedBlocks, blasInfo, assertFastBlas, type MemoryStats, type BlasInfo } from './runtime.js';

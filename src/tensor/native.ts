@@ -168,6 +168,8 @@ export interface NativeEngine {
   midAssignments(cosT: H, rowOffsets: H, colOffsets: H, beta: number, iterations: number, argmin: boolean, tieTolerance: number, lanes: number): H;
   // the mid grain after its assignments, with its backward (mid.cc)
   midPairScores(tokens: H, motifs: H, rowOffsets: H, colOffsets: H, assign: H, cosine: boolean): H;
+  // the local grain after its similarity GEMM, with its backward (local.cc)
+  localPairScores(sim: H, keys: H, u: H, rowOffsets: H, colOffsets: H, cosine: boolean): H;
   // op profiling (profiler.cc): libtorch's profiler on this thread, its Chrome trace written to `path` at stop
   profilerStart(path: string): void;
   profilerStop(): void;
