@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 // Vectors wider than the baseline's pass through always-inlined helpers only: no call passes them by value.
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -163,6 +164,17 @@ __attribute__((always_inline)) inline void quadFormsT(const float* W, int64_t nq
       default: quadFormsR<8>(W, k8, nq, k, G, col, sq); break;
     }
   }
+}
+
+// quadFormsT for rows of W with stride ld ≥ round8(k) (zero from k to round8(k)): copies them into a k8-strided block
+// when ld differs, so that the blocked kernels keep their compile-time strides.
+__attribute__((always_inline)) inline void quadFormsLdT(const float* W, int64_t ld, int64_t nq, int64_t k, const float* G, float* sq) {
+  const int64_t k8 = round8(k);
+  if (ld == k8) return quadFormsT(W, nq, k, G, sq);
+  thread_local std::vector<float> packed;
+  packed.resize(nq * k8);
+  for (int64_t t = 0; t < nq; ++t) std::memcpy(packed.data() + t * k8, W + t * ld, k8 * sizeof(float));
+  quadFormsT(packed.data(), nq, k, G, sq);
 }
 
 // G [k × k8]: the k × k gram g with zero columns up to k8.

@@ -30,123 +30,160 @@ template <class S> struct Inputs {
   Grams<S> grams;
 };
 
-// One pair's forward state, kept for its backward. Rows of w have stride k8 = round8(k), zero past k.
-template <class S> struct Pair {
-  std::vector<S> w, Z, q, inv, pooled, v;
-  std::vector<int64_t> lowest;
-  S rstd = 0, score = 0;
-  // backward scratch
+// Every pair's forward state, kept for the backward (in tensors saved on the autograd node): the weights W
+// [R × K8] (pair (a, b): text a's rows, molecule b's k8 = round8(k) columns from colAt[b], zero past k), per
+// (token row, molecule) the row sum Z, the quadratic form q, 1/√q and the first key at the minimum, per
+// (text, molecule) the pooled weights [A × K8], v = LN₀(·) [A·B × D] and its 1/σ.
+template <class S> struct State {
+  S *W, *Z, *q, *inv, *pooled, *V, *rstd;
+  int64_t* lowest;
+  int64_t K8;
+  std::vector<int64_t> colAt;   // [B + 1]
+};
+
+inline std::vector<int64_t> paddedColumns(const Ragged& molecules) {
+  std::vector<int64_t> at(molecules.count + 1, 0);
+  for (int64_t b = 0; b < molecules.count; ++b) at[b + 1] = at[b] + dense::round8(molecules.size(b));
+  return at;
+}
+
+// The tensors behind a State for R token rows, A texts and these molecules.
+struct StateTensors {
+  at::Tensor W, Z, q, inv, lowest, pooled, V, rstd;
+  StateTensors(int64_t R, int64_t A, const Ragged& molecules, int64_t D, const at::TensorOptions& o) {
+    const int64_t B = molecules.count, K8 = paddedColumns(molecules).back();
+    W = at::zeros({R, K8}, o); Z = at::empty({R, B}, o); q = at::empty({R, B}, o); inv = at::empty({R, B}, o);
+    lowest = at::empty({R, B}, o.dtype(at::kLong)); pooled = at::zeros({A, K8}, o); V = at::empty({A * B, D}, o); rstd = at::empty({A * B}, o);
+  }
+  explicit StateTensors(const std::vector<at::Tensor>& t) : W(t[0]), Z(t[1]), q(t[2]), inv(t[3]), lowest(t[4]), pooled(t[5]), V(t[6]), rstd(t[7]) {}
+  std::vector<at::Tensor> list() const { return {W, Z, q, inv, lowest, pooled, V, rstd}; }
+  template <class S> State<S> view(const Ragged& molecules) const {
+    return {W.data_ptr<S>(), Z.data_ptr<S>(), q.data_ptr<S>(), inv.data_ptr<S>(), pooled.data_ptr<S>(), V.data_ptr<S>(), rstd.data_ptr<S>(),
+            lowest.data_ptr<int64_t>(), W.size(1), paddedColumns(molecules)};
+  }
+};
+
+// The backward's scratch for one pair.
+template <class S> struct Scratch {
   std::vector<S> du, dv, hat, dpooled, dw, gw;
 };
 
-// sq[t] = w_t G w_tᵀ for the n rows of W [n × k8] and G [k × k8] (zero past k)
-__attribute__((always_inline)) inline void quadForms(const float* W, int64_t n, int64_t k, const float* G, float* sq) { dense::quadFormsT(W, n, k, G, sq); }
-__attribute__((always_inline)) inline void quadForms(const double* W, int64_t n, int64_t k, const double* G, double* sq) {
+// sq[t] = w_t G w_tᵀ for the n rows of W (stride ld, zero past k) and G [k × round8(k)] (zero past k)
+__attribute__((always_inline)) inline void quadForms(const float* W, int64_t ld, int64_t n, int64_t k, const float* G, float* sq) {
+  dense::quadFormsLdT(W, ld, n, k, G, sq);
+}
+__attribute__((always_inline)) inline void quadForms(const double* W, int64_t ld, int64_t n, int64_t k, const double* G, double* sq) {
   const int64_t k8 = dense::round8(k);
   for (int64_t t = 0; t < n; ++t) {
     double q = 0;
-    for (int64_t c = 0; c < k; ++c) q += W[t * k8 + c] * dot(G + c * k8, W + t * k8, k);
+    for (int64_t c = 0; c < k; ++c) q += W[t * ld + c] * dot(G + c * k8, W + t * ld, k);
     sq[t] = q;
   }
 }
 
-template <class S> __attribute__((always_inline)) inline void pairForward(const Inputs<S>& in, int64_t a, int64_t b, Pair<S>& s) {
-  const int64_t n = in.texts.size(a), k = in.molecules.size(b), k8 = dense::round8(k), D = in.D;
-  const S* sim = in.sim + in.texts.at[a] * in.C + in.molecules.at[b];
+template <class S> __attribute__((always_inline)) inline S pairForward(const Inputs<S>& in, const State<S>& st, int64_t a, int64_t b) {
+  const int64_t n = in.texts.size(a), k = in.molecules.size(b), B = in.molecules.count, D = in.D, r0 = in.texts.at[a], p = a * B + b;
+  const S* sim = in.sim + r0 * in.C + in.molecules.at[b];
   const S *K = in.K + in.molecules.at[b] * D, *G = in.grams.of(b);
-  s.w.assign(n * k8, S(0)); s.Z.resize(n); s.q.resize(n); s.inv.resize(n); s.lowest.resize(n);
-  s.pooled.assign(k8, S(0));
-  s.v.assign(D, S(0));
+  S* W = st.W + r0 * st.K8 + st.colAt[b];
+  for (int64_t t = 0; t < n; ++t)
+    st.Z[(r0 + t) * B + b] = static_cast<S>(rowWeights(sim + t * in.C, k, W + t * st.K8, st.lowest[(r0 + t) * B + b]));
+  thread_local std::vector<S> sq;
+  sq.resize(n);
+  quadForms(W, st.K8, n, k, G, sq.data());
+  S* pooled = st.pooled + a * st.K8 + st.colAt[b];
   for (int64_t t = 0; t < n; ++t) {
-    const S* row = sim + t * in.C;
-    s.Z[t] = static_cast<S>(rowWeights(row, k, s.w.data() + t * k8, s.lowest[t]));
+    const int64_t i = (r0 + t) * B + b;
+    st.q[i] = sq[t];
+    st.inv[i] = static_cast<S>(1.0 / std::sqrt(std::max<double>(sq[t], kMinSq)));
+    axpy(pooled, st.inv[i], W + t * st.K8, dense::round8(k));
   }
-  quadForms(s.w.data(), n, k, G, s.q.data());
-  for (int64_t t = 0; t < n; ++t) {
-    s.inv[t] = static_cast<S>(1.0 / std::sqrt(std::max<double>(s.q[t], kMinSq)));
-    axpy(s.pooled.data(), s.inv[t], s.w.data() + t * k8, k8);
-  }
-  combineRows(s.v.data(), s.pooled.data(), K, D, k, D);
-  s.rstd = layerNorm0(s.v.data(), D);
-  s.score = pairScore(in.U + a * D, s.v.data(), D, in.cosine);
+  S* v = st.V + p * D;
+  std::fill(v, v + D, S(0));
+  combineRows(v, pooled, K, D, k, D);
+  st.rstd[p] = layerNorm0(v, D);
+  return pairScore(in.U + a * D, v, D, in.cosine);
 }
 
-// The pair's backward for g = dL/dscore: its dsim block, du[a] (adds), dK rows (adds), the molecule's dG
-// [k × k8] (adds).
-template <class S> __attribute__((always_inline)) inline void pairBackward(const Inputs<S>& in, int64_t a, int64_t b, Pair<S>& s, S g, S* dsim, S* du,
-                                                                          S* dK, S* dG) {
-  const int64_t n = in.texts.size(a), k = in.molecules.size(b), k8 = dense::round8(k), D = in.D;
+// The pair's backward for g = dL/dscore from its saved state: its dsim block, du[a] (adds), dK rows (adds), the
+// molecule's dG [k × k8] (adds).
+template <class S> __attribute__((always_inline)) inline void pairBackward(const Inputs<S>& in, const State<S>& st, int64_t a, int64_t b, Scratch<S>& s, S g,
+                                                                          S* dsim, S* du, S* dK, S* dG) {
+  const int64_t n = in.texts.size(a), k = in.molecules.size(b), k8 = dense::round8(k), B = in.molecules.count, D = in.D, r0 = in.texts.at[a];
   const S *K = in.K + in.molecules.at[b] * D, *G = in.grams.of(b);
+  const S *W = st.W + r0 * st.K8 + st.colAt[b], *pooled = st.pooled + a * st.K8 + st.colAt[b], *v = st.V + (a * B + b) * D;
   s.du.resize(D); s.dv.resize(D); s.hat.resize(D); s.dpooled.assign(k8, S(0)); s.dw.resize(k8); s.gw.resize(k8);
-  pairScoreBackward(in.U + a * D, s.v.data(), D, in.cosine, g, s.du.data(), s.dv.data(), s.hat.data());
+  pairScoreBackward(in.U + a * D, v, D, in.cosine, g, s.du.data(), s.dv.data(), s.hat.data());
   axpy(du, S(1), s.du.data(), D);
-  layerNorm0Backward(s.v.data(), s.rstd, s.dv.data(), D);   // dv ← dz
+  layerNorm0Backward(v, st.rstd[a * B + b], s.dv.data(), D);   // dv ← dz
   for (int64_t c = 0; c < k; ++c) {
     s.dpooled[c] = dot(s.dv.data(), K + c * D, D);
-    axpy(dK + c * D, s.pooled[c], s.dv.data(), D);
+    axpy(dK + c * D, pooled[c], s.dv.data(), D);
   }
   for (int64_t t = 0; t < n; ++t) {
-    const S* w = s.w.data() + t * k8;
+    const int64_t i = (r0 + t) * B + b;
+    const S* w = W + t * st.K8;
     S* out = dsim + t * in.C;
     // pooled = Σ_t inv_t w_t, inv_t = q_t^(-1/2) (the clamp passes no gradient), q_t = w_t G w_tᵀ
     const double dinv = dot(w, s.dpooled.data(), k8);
-    const double dq = s.q[t] > kMinSq ? dinv * s.inv[t] * -0.5 / s.q[t] : 0.0;
+    const double dq = st.q[i] > kMinSq ? dinv * st.inv[i] * -0.5 / st.q[i] : 0.0;
     std::fill(s.gw.begin(), s.gw.end(), S(0));
     combineRows(s.gw.data(), w, G, k8, k, k8);   // G w_t (G symmetric)
-    for (int64_t c = 0; c < k8; ++c) s.dw[c] = static_cast<S>(s.inv[t] * s.dpooled[c] + 2 * dq * s.gw[c]);
+    for (int64_t c = 0; c < k8; ++c) s.dw[c] = static_cast<S>(st.inv[i] * s.dpooled[c] + 2 * dq * s.gw[c]);
     // dG += dq w_t w_tᵀ
     for (int64_t c = 0; c < k; ++c) axpy(dG + c * k8, static_cast<S>(dq * w[c]), w, k8);
     // w = s / Z, s = sim − sim[lowest] + δ
-    const double z = s.Z[t], zc = std::max(z, kMinSum);
+    const double z = st.Z[i], zc = std::max(z, kMinSum);
     const double dZ = z > kMinSum ? -static_cast<double>(dot(s.dw.data(), w, k8)) / zc : 0.0;
     double dlo = 0;
     for (int64_t c = 0; c < k; ++c) { out[c] = static_cast<S>(s.dw[c] / zc + dZ); dlo -= out[c]; }
-    out[s.lowest[t]] = static_cast<S>(out[s.lowest[t]] + dlo);
+    out[st.lowest[i]] = static_cast<S>(out[st.lowest[i]] + dlo);
   }
 }
 
-template <class S> __attribute__((always_inline)) inline void forwardPairs(const Inputs<S>& in, int64_t begin, int64_t end, S* out) {
-  Pair<S> s;
+template <class S> __attribute__((always_inline)) inline void forwardPairs(const Inputs<S>& in, const State<S>& st, int64_t begin, int64_t end, S* out) {
   const int64_t B = in.molecules.count;
   for (int64_t p = begin; p < end; ++p) {
     const int64_t a = p / B, b = p % B;
-    if (in.texts.size(a) == 0 || in.molecules.size(b) == 0) { out[p] = 0; continue; }
-    pairForward(in, a, b, s);
-    out[p] = s.score;
+    out[p] = in.texts.size(a) == 0 || in.molecules.size(b) == 0 ? S(0) : pairForward(in, st, a, b);
   }
 }
 
 // Texts [begin, end) against every molecule. part: [C · D] keys' gradients, then every molecule's dG (grams.at).
-template <class S> __attribute__((always_inline)) inline void backwardTexts(const Inputs<S>& in, const S* dscore, int64_t begin, int64_t end, S* dsim, S* du,
-                                                                           S* part) {
-  Pair<S> s;
+template <class S> __attribute__((always_inline)) inline void backwardTexts(const Inputs<S>& in, const State<S>& st, const S* dscore, int64_t begin, int64_t end,
+                                                                           S* dsim, S* du, S* part) {
+  Scratch<S> s;
   const int64_t B = in.molecules.count;
   S* dG = part + in.C * in.D;
   for (int64_t a = begin; a < end; ++a)
     for (int64_t b = 0; b < B; ++b) {
       const int64_t p = a * B + b;
       if (in.texts.size(a) == 0 || in.molecules.size(b) == 0 || dscore[p] == 0) continue;
-      pairForward(in, a, b, s);
-      pairBackward(in, a, b, s, dscore[p], dsim + in.texts.at[a] * in.C + in.molecules.at[b], du + a * in.D, part + in.molecules.at[b] * in.D,
+      pairBackward(in, st, a, b, s, dscore[p], dsim + in.texts.at[a] * in.C + in.molecules.at[b], du + a * in.D, part + in.molecules.at[b] * in.D,
                    dG + in.grams.at[b]);
     }
 }
 
-__attribute__((target("avx2,fma"))) void forwardAvx2(const Inputs<float>& in, int64_t b, int64_t e, float* out) { forwardPairs(in, b, e, out); }
-void forwardBase(const Inputs<float>& in, int64_t b, int64_t e, float* out) { forwardPairs(in, b, e, out); }
-__attribute__((target("avx2,fma"))) void backwardAvx2(const Inputs<float>& in, const float* g, int64_t b, int64_t e, float* dsim, float* du, float* part) {
-  backwardTexts(in, g, b, e, dsim, du, part);
+__attribute__((target("avx2,fma"))) void forwardAvx2(const Inputs<float>& in, const State<float>& st, int64_t b, int64_t e, float* out) {
+  forwardPairs(in, st, b, e, out);
 }
-void backwardBase(const Inputs<float>& in, const float* g, int64_t b, int64_t e, float* dsim, float* du, float* part) {
-  backwardTexts(in, g, b, e, dsim, du, part);
+void forwardBase(const Inputs<float>& in, const State<float>& st, int64_t b, int64_t e, float* out) { forwardPairs(in, st, b, e, out); }
+__attribute__((target("avx2,fma"))) void backwardAvx2(const Inputs<float>& in, const State<float>& st, const float* g, int64_t b, int64_t e, float* dsim,
+                                                      float* du, float* part) {
+  backwardTexts(in, st, g, b, e, dsim, du, part);
 }
-void runForward(const Inputs<float>& in, int64_t b, int64_t e, float* out) { (hasAvx2Fma() ? forwardAvx2 : forwardBase)(in, b, e, out); }
-void runForward(const Inputs<double>& in, int64_t b, int64_t e, double* out) { forwardPairs(in, b, e, out); }
-void runBackward(const Inputs<float>& in, const float* g, int64_t b, int64_t e, float* dsim, float* du, float* part) {
-  (hasAvx2Fma() ? backwardAvx2 : backwardBase)(in, g, b, e, dsim, du, part);
+void backwardBase(const Inputs<float>& in, const State<float>& st, const float* g, int64_t b, int64_t e, float* dsim, float* du, float* part) {
+  backwardTexts(in, st, g, b, e, dsim, du, part);
 }
-void runBackward(const Inputs<double>& in, const double* g, int64_t b, int64_t e, double* dsim, double* du, double* part) {
-  backwardTexts(in, g, b, e, dsim, du, part);
+void runForward(const Inputs<float>& in, const State<float>& st, int64_t b, int64_t e, float* out) {
+  (hasAvx2Fma() ? forwardAvx2 : forwardBase)(in, st, b, e, out);
+}
+void runForward(const Inputs<double>& in, const State<double>& st, int64_t b, int64_t e, double* out) { forwardPairs(in, st, b, e, out); }
+void runBackward(const Inputs<float>& in, const State<float>& st, const float* g, int64_t b, int64_t e, float* dsim, float* du, float* part) {
+  (hasAvx2Fma() ? backwardAvx2 : backwardBase)(in, st, g, b, e, dsim, du, part);
+}
+void runBackward(const Inputs<double>& in, const State<double>& st, const double* g, int64_t b, int64_t e, double* dsim, double* du, double* part) {
+  backwardTexts(in, st, g, b, e, dsim, du, part);
 }
 
 template <class S> Inputs<S> inputsOf(const at::Tensor& sim, const at::Tensor& K, const at::Tensor& U, const at::Tensor& rows, const at::Tensor& cols, bool cosine) {
@@ -172,12 +209,16 @@ struct LocalPairScores : public torch::autograd::Function<LocalPairScores> {
     const at::Tensor s = sim.contiguous(), k = K.contiguous(), u = U.contiguous();
     const int64_t A = rows.size(0) - 1, Bm = cols.size(0) - 1;
     at::Tensor out = at::empty({A, Bm}, s.options());
+    const StateTensors state(s.size(0), A, raggedOf(cols, s.size(1), "colOffsets"), k.size(1), s.options());
     AT_DISPATCH_FLOATING_TYPES(s.scalar_type(), "localPairScores", [&] {
       const Inputs<scalar_t> in = inputsOf<scalar_t>(s, k, u, rows, cols, cosine);
+      const State<scalar_t> st = state.view<scalar_t>(in.molecules);
       scalar_t* o = out.data_ptr<scalar_t>();
-      at::parallel_for(0, A * Bm, 8, [&](int64_t begin, int64_t end) { runForward(in, begin, end, o); });
+      at::parallel_for(0, A * Bm, 8, [&](int64_t begin, int64_t end) { runForward(in, st, begin, end, o); });
     });
-    ctx->save_for_backward({s, k, u});
+    std::vector<at::Tensor> keep = {s, k, u};
+    for (const at::Tensor& t : state.list()) keep.push_back(t);
+    ctx->save_for_backward(keep);
     ctx->saved_data["rows"] = rows;
     ctx->saved_data["cols"] = cols;
     ctx->saved_data["cosine"] = cosine;
@@ -186,6 +227,7 @@ struct LocalPairScores : public torch::autograd::Function<LocalPairScores> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &s = saved[0], &k = saved[1], &u = saved[2];
+    const StateTensors state(std::vector<at::Tensor>(saved.begin() + 3, saved.end()));
     const at::Tensor rows = ctx->saved_data["rows"].toTensor(), cols = ctx->saved_data["cols"].toTensor();
     const bool cosine = ctx->saved_data["cosine"].toBool();
     const at::Tensor g = grads[0].contiguous();
@@ -193,10 +235,11 @@ struct LocalPairScores : public torch::autograd::Function<LocalPairScores> {
     AT_DISPATCH_FLOATING_TYPES(s.scalar_type(), "localPairScoresBackward", [&] {
       using S = scalar_t;
       const Inputs<S> in = inputsOf<S>(s, k, u, rows, cols, cosine);
+      const State<S> st = state.view<S>(in.molecules);
       const int64_t keyPart = k.numel(), D = in.D;
       std::vector<S> sum(keyPart + in.grams.at.back(), S(0));
       textChunks<S>(in.texts.count, static_cast<int64_t>(sum.size()), sum.data(), [&](int64_t begin, int64_t end, S* part) {
-        runBackward(in, g.data_ptr<S>(), begin, end, dsim.data_ptr<S>(), du.data_ptr<S>(), part);
+        runBackward(in, st, g.data_ptr<S>(), begin, end, dsim.data_ptr<S>(), du.data_ptr<S>(), part);
       });
       // G = K Kᵀ per molecule: dK_b += (dG + dGᵀ) K_b, once per molecule for all its texts
       S* dk = dK.data_ptr<S>();
