@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cat, crossEntropy, manualSeed, randn, setDefaultDtype, tensor, tidy, zeros, type Tensor } from '../../src/tensor/index.js';
-import { globalScores, groupedScores, localScoresSameSlot, midScores, midScoresSameSlot } from '../../src/model/scores.js';
+import { globalScores, groupedScores, groupedScoresBlockwise, localScoresSameSlot, midScores, midScoresBlockwise, midScoresSameSlot } from '../../src/model/scores.js';
+import { localPairScores, midPairScores } from '../../src/tensor/index.js';
 import { symmetricInfoNce } from '../../src/model/losses.js';
 import { assertGradcheck } from '../helpers/gradcheck.js';
 
@@ -123,17 +124,76 @@ test('one-key molecules with large similarities keep finite gradients (δ surviv
   assert.ok(s.isfinite().all());
 }));
 
-test('blocks of similar-size molecules (a small budget forces many) give the same scores as one padded block', () => tidy(() => {
+test('the tensor-op grains: blocks of similar-size molecules (a small budget forces many) give the same scores as one padded block', () => tidy(() => {
   manualSeed(23);
   const tokens = randn([4, 7, 8]), tokMask = tensor([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 0, 0, 0]]);
   const atoms = randn([5, 9, 8]), atomMask = tensor([[1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1, 0, 0, 0]]);
   const motifs = randn([5, 4, 8]), motifMask = tensor([[1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 0, 0]]);
   const close = (a: Tensor, b: Tensor, what: string) => assert.ok(a.sub(b).abs().max().item() < 1e-5, what);
-  close(groupedScores(tokens, tokMask, atoms, atomMask, { budget: 40 }), groupedScores(tokens, tokMask, atoms, atomMask), 'local');
-  close(midScores(tokens, tokMask, motifs, motifMask, { budget: 24 }), midScores(tokens, tokMask, motifs, motifMask), 'mid');
+  close(groupedScoresBlockwise(tokens, tokMask, atoms, atomMask, { budget: 40 }), groupedScoresBlockwise(tokens, tokMask, atoms, atomMask), 'local');
+  close(midScoresBlockwise(tokens, tokMask, motifs, motifMask, { budget: 24 }), midScoresBlockwise(tokens, tokMask, motifs, motifMask), 'mid');
   // any block fill: from one padded block per text chunk (0) to a block per size (1)
   for (const minFill of [0, 1]) {
-    close(groupedScores(tokens, tokMask, atoms, atomMask, { budget: 40, minFill }), groupedScores(tokens, tokMask, atoms, atomMask), `local, minFill ${minFill}`);
-    close(midScores(tokens, tokMask, motifs, motifMask, { budget: 24, minFill }), midScores(tokens, tokMask, motifs, motifMask), `mid, minFill ${minFill}`);
+    close(groupedScoresBlockwise(tokens, tokMask, atoms, atomMask, { budget: 40, minFill }), groupedScoresBlockwise(tokens, tokMask, atoms, atomMask), `local, minFill ${minFill}`);
+    close(midScoresBlockwise(tokens, tokMask, motifs, motifMask, { budget: 24, minFill }), midScoresBlockwise(tokens, tokMask, motifs, motifMask), `mid, minFill ${minFill}`);
   }
+}));
+
+/** A random padded batch: per item a real length in [0, most] (real slots first), the rest garbage. */
+function padded(lengths: number[], most: number, d: number): { x: Tensor; mask: Tensor } {
+  const mask = tensor(lengths.map((n) => Array.from({ length: most }, (_, j) => (j < n ? 1 : 0))));
+  return { x: randn([lengths.length, most, d]), mask };
+}
+
+test('the native grains (ragged, one op per grain) equal the tensor ops over blocks: scores and gradients', () => tidy(() => {
+  manualSeed(31);
+  // texts of 1-9 tokens; molecules of 0-8 atoms and 0-5 motifs (a molecule without keys scores 0 in both)
+  const t = padded([9, 1, 6, 4, 7], 9, 16), a = padded([8, 1, 0, 5, 3, 8], 8, 16), m = padded([5, 1, 0, 2, 3, 5], 5, 16);
+  // large similarities too: min-max weights with a wide spread
+  const scaled = [t.x.mul(3), a.x.mul(3), m.x.mul(3)];
+  for (const [q, k, km, grain] of [[scaled[0]!, scaled[1]!, a.mask, 'local'], [scaled[0]!, scaled[2]!, m.mask, 'mid']] as const) {
+    for (const o of [{ cosine: true }, { cosine: false }, { cosine: true, pick: 'argmin' as const }]) {
+      if (grain === 'local' && 'pick' in o) continue;
+      const run = (f: typeof groupedScores) => {
+        const qq = q.detach().requiresGrad_(true), kk = k.detach().requiresGrad_(true);
+        const s = f(qq, t.mask, kk, km, o);
+        // a loss that weighs every pair differently
+        s.mul(randn(s.shape as number[]).add(0)).sum().backward();
+        return [s, qq.grad!, kk.grad!];
+      };
+      manualSeed(32);
+      const native = run(grain === 'local' ? groupedScores : midScores);
+      manualSeed(32);
+      const ops = run(grain === 'local' ? groupedScoresBlockwise : midScoresBlockwise);
+      ['scores', 'query gradients', 'key gradients'].forEach((what, i) => {
+        const diff = native[i]!.sub(ops[i]!).abs().max().item(), scale = Math.max(1, ops[i]!.abs().max().item());
+        assert.ok(diff < 2e-4 * scale, `${grain} ${JSON.stringify(o)}: ${what} differ by ${diff} (scale ${scale})`);
+      });
+      assert.ok(native[0]!.abs().max().item() > 1e-3, `${grain}: scores all zero`);
+    }
+  }
+}));
+
+test('gradients of the native grains with cosine scores, one-key molecules and keyless ones (float64 finite differences)', () => {
+  setDefaultDtype('float64');
+  try {
+    tidy(() => {
+      manualSeed(33);
+      const q = randn([3, 4, 5]), k = randn([3, 3, 5]);
+      const qMask = tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]]), kMask = tensor([[1, 1, 1], [1, 0, 0], [0, 0, 0]]);
+      assertGradcheck((a, b) => groupedScores(a!, qMask, b!, kMask, { cosine: true }), [q, k], { wrt: [0, 1] }, 'groupedScores cosine');
+      assertGradcheck((a, b) => midScores(a!, qMask, b!, kMask, { cosine: true }), [q, k], { wrt: [0, 1] }, 'midScores cosine');
+    });
+  } finally {
+    setDefaultDtype('float32');
+  }
+});
+
+test('the native grains reject inputs that do not fit, naming what is wrong', () => tidy(() => {
+  const x = randn([4, 8]), k = randn([3, 8]);
+  const off = (v: number[]) => tensor(v, { dtype: 'int64' });
+  assert.throws(() => midPairScores(x, k, off([0, 4]), off([0, 3]), tensor([[0, 1, 2, 3]], { dtype: 'int32' }), true), /assign of pair 0, token 3 is not one of its molecule's 3 motifs/);
+  assert.throws(() => midPairScores(x, k, off([0, 5]), off([0, 3]), tensor([[0, 0, 0, 0, 0]], { dtype: 'int32' }), true), /rowOffsets must start at 0 and end within the 4 rows/);
+  assert.throws(() => localPairScores(randn([4, 2]), k, randn([1, 8]), off([0, 4]), off([0, 2]), true), /keys must have one row per sim column/);
+  assert.throws(() => localPairScores(randn([4, 3]), k, randn([2, 8]), off([0, 4]), off([0, 3]), true), /u must be \[texts, D\]/);
 }));
