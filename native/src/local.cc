@@ -65,7 +65,7 @@ struct StateTensors {
 
 // The backward's scratch for one pair.
 template <class S> struct Scratch {
-  std::vector<S> du, dv, hat, dpooled, dw, gw;
+  std::vector<S> du, dv, hat, dpooled, dw, gw, dq, alpha;
 };
 
 // sq[t] = w_t G w_tᵀ for the n rows of W (stride ld, zero past k) and G [k × round8(k)] (zero past k)
@@ -112,7 +112,7 @@ template <class S> __attribute__((always_inline)) inline void pairBackward(const
   const int64_t n = in.texts.size(a), k = in.molecules.size(b), k8 = dense::round8(k), B = in.molecules.count, D = in.D, r0 = in.texts.at[a];
   const S *K = in.K + in.molecules.at[b] * D, *G = in.grams.of(b);
   const S *W = st.W + r0 * st.K8 + st.colAt[b], *pooled = st.pooled + a * st.K8 + st.colAt[b], *v = st.V + (a * B + b) * D;
-  s.du.resize(D); s.dv.resize(D); s.hat.resize(D); s.dpooled.assign(k8, S(0)); s.dw.resize(k8); s.gw.resize(k8);
+  s.du.resize(D); s.dv.resize(D); s.hat.resize(D); s.dpooled.assign(k8, S(0)); s.dw.resize(k8); s.gw.resize(k8); s.dq.resize(n); s.alpha.resize(n);
   pairScoreBackward(in.U + a * D, v, D, in.cosine, g, s.du.data(), s.dv.data(), s.hat.data());
   axpy(du, S(1), s.du.data(), D);
   layerNorm0Backward(v, st.rstd[a * B + b], s.dv.data(), D);   // dv ← dz
@@ -130,14 +130,18 @@ template <class S> __attribute__((always_inline)) inline void pairBackward(const
     std::fill(s.gw.begin(), s.gw.end(), S(0));
     combineRows(s.gw.data(), w, G, k8, k, k8);   // G w_t (G symmetric)
     for (int64_t c = 0; c < k8; ++c) s.dw[c] = static_cast<S>(st.inv[i] * s.dpooled[c] + 2 * dq * s.gw[c]);
-    // dG += dq w_t w_tᵀ
-    for (int64_t c = 0; c < k; ++c) axpy(dG + c * k8, static_cast<S>(dq * w[c]), w, k8);
+    s.dq[t] = static_cast<S>(dq);
     // w = s / Z, s = sim − sim[lowest] + δ
     const double z = st.Z[i], zc = std::max(z, kMinSum);
     const double dZ = z > kMinSum ? -static_cast<double>(dot(s.dw.data(), w, k8)) / zc : 0.0;
     double dlo = 0;
     for (int64_t c = 0; c < k; ++c) { out[c] = static_cast<S>(s.dw[c] / zc + dZ); dlo -= out[c]; }
     out[st.lowest[i]] = static_cast<S>(out[st.lowest[i]] + dlo);
+  }
+  // dG += Σ_t dq_t w_t w_tᵀ, row c at a time: row c += Σ_t (dq_t w_tc) w_t, four rows of W per pass over it
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t t = 0; t < n; ++t) s.alpha[t] = s.dq[t] * W[t * st.K8 + c];
+    combineRows(dG + c * k8, s.alpha.data(), W, st.K8, n, k8);
   }
 }
 
