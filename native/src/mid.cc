@@ -60,7 +60,8 @@ template <class S> __attribute__((always_inline)) inline void pairForward(Pair<S
     s.on[j] = s.count[j] > 0;
     if (!s.on[j]) continue;
     S* p = s.P.data() + j * D;
-    for (int64_t d = 0; d < D; ++d) p[d] /= s.count[j];
+    const S share = S(1) / s.count[j];
+    for (int64_t d = 0; d < D; ++d) p[d] *= share;
     s.norm[j] = static_cast<S>(norm2(p, D));
     axpy(s.u.data(), static_cast<S>(1.0 / std::max<double>(s.norm[j], kNormEps)), p, D);
   }
@@ -129,8 +130,9 @@ template <class S> __attribute__((always_inline)) inline void pairBackward(Pair<
     // u's share: y = Σ_on P_j / ‖P_j‖
     S *part = s.part.data(), *hat = s.hat.data();
     std::copy(du, du + D, part);
-    const double nj = s.norm[j], cj = std::max(nj, kNormEps);
-    for (int64_t d = 0; d < D; ++d) hat[d] = static_cast<S>(pj[d] / cj);
+    const double nj = s.norm[j];
+    const S ij = static_cast<S>(1.0 / std::max(nj, kNormEps));
+    for (int64_t d = 0; d < D; ++d) hat[d] = pj[d] * ij;
     normalizeBackward(hat, nj, part, D);
     axpy(dpj, S(1), part, D);
   }

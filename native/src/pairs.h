@@ -26,34 +26,41 @@ __attribute__((always_inline)) inline void axpy(double* y, double alpha, const d
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
-// x ← LN₀(x) (biased variance, eps 1e-5); returns 1/σ for the backward.
+// Σ x (float: 8 lanes; double: in order)
+__attribute__((always_inline)) inline float sum(const float* x, int64_t n) {
+  using namespace dense;
+  f8 a = splat8(0.f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) a += load8(x + i);
+  float s = hsum8(a);
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+__attribute__((always_inline)) inline double sum(const double* x, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+// x ← LN₀(x) (biased variance, eps 1e-5); returns 1/σ for the backward. The sums in S (float: 8 lanes, as
+// dense.h ln0T), every per-element step a multiplication.
 template <class S> __attribute__((always_inline)) inline S layerNorm0(S* x, int64_t D) {
-  double mean = 0, var = 0;
-  for (int64_t d = 0; d < D; ++d) mean += x[d];
-  mean /= static_cast<double>(D);
-  for (int64_t d = 0; d < D; ++d) var += (x[d] - mean) * (x[d] - mean);
-  const S rstd = static_cast<S>(1.0 / std::sqrt(var / static_cast<double>(D) + kLnEps));
-  for (int64_t d = 0; d < D; ++d) x[d] = static_cast<S>((x[d] - mean) * rstd);
+  const S mean = sum(x, D) / static_cast<S>(D);
+  for (int64_t d = 0; d < D; ++d) x[d] -= mean;
+  const S rstd = static_cast<S>(1.0 / std::sqrt(static_cast<double>(dot(x, x, D)) / static_cast<double>(D) + kLnEps));
+  for (int64_t d = 0; d < D; ++d) x[d] *= rstd;
   return rstd;
 }
 
 // dy ← the gradient at LN₀'s input from the one at its output y: rstd (dy − mean(dy) − y mean(dy ⊙ y)).
 template <class S> __attribute__((always_inline)) inline void layerNorm0Backward(const S* y, S rstd, S* dy, int64_t D) {
-  double mg = 0, mgy = 0;
-  for (int64_t d = 0; d < D; ++d) { mg += dy[d]; mgy += static_cast<double>(dy[d]) * y[d]; }
-  mg /= static_cast<double>(D);
-  mgy /= static_cast<double>(D);
-  for (int64_t d = 0; d < D; ++d) dy[d] = static_cast<S>(rstd * (dy[d] - mg - y[d] * mgy));
+  const S mg = sum(dy, D) / static_cast<S>(D), mgy = dot(dy, y, D) / static_cast<S>(D);
+  for (int64_t d = 0; d < D; ++d) dy[d] = rstd * (dy[d] - mg - y[d] * mgy);
 }
 
 // dx ← the gradient at x of x̂ = x / max(‖x‖, 1e-12) from the one at x̂ (xhat = x̂, norm = ‖x‖).
 template <class S> __attribute__((always_inline)) inline void normalizeBackward(const S* xhat, double norm, S* dx, int64_t D) {
-  if (norm > kNormEps) {
-    const S along = dot(xhat, dx, D);
-    for (int64_t d = 0; d < D; ++d) dx[d] = static_cast<S>((dx[d] - xhat[d] * along) / norm);
-  } else {
-    for (int64_t d = 0; d < D; ++d) dx[d] = static_cast<S>(dx[d] / kNormEps);
-  }
+  const S along = norm > kNormEps ? dot(xhat, dx, D) : S(0), scale = static_cast<S>(1.0 / std::max(norm, kNormEps));
+  for (int64_t d = 0; d < D; ++d) dx[d] = (dx[d] - xhat[d] * along) * scale;
 }
 
 template <class S> __attribute__((always_inline)) inline double norm2(const S* x, int64_t D) { return std::sqrt(static_cast<double>(dot(x, x, D))); }
@@ -71,11 +78,12 @@ template <class S> __attribute__((always_inline)) inline void pairScoreBackward(
     for (int64_t d = 0; d < D; ++d) { du[d] = g * v[d]; dv[d] = g * u[d]; }
     return;
   }
-  const double nu = norm2(u, D), nv = norm2(v, D), cu = std::max(nu, kNormEps), cv = std::max(nv, kNormEps);
-  for (int64_t d = 0; d < D; ++d) { du[d] = static_cast<S>(g * v[d] / cv); dv[d] = static_cast<S>(g * u[d] / cu); }
-  for (int64_t d = 0; d < D; ++d) hat[d] = static_cast<S>(u[d] / cu);
+  const double nu = norm2(u, D), nv = norm2(v, D);
+  const S iu = static_cast<S>(1.0 / std::max(nu, kNormEps)), iv = static_cast<S>(1.0 / std::max(nv, kNormEps));
+  for (int64_t d = 0; d < D; ++d) { du[d] = g * iv * v[d]; dv[d] = g * iu * u[d]; }
+  for (int64_t d = 0; d < D; ++d) hat[d] = u[d] * iu;
   normalizeBackward(hat, nu, du, D);
-  for (int64_t d = 0; d < D; ++d) hat[d] = static_cast<S>(v[d] / cv);
+  for (int64_t d = 0; d < D; ++d) hat[d] = v[d] * iv;
   normalizeBackward(hat, nv, dv, D);
 }
 
