@@ -6,11 +6,13 @@
 // Padding is excluded from every pooling; with `slots`, the official code's padding-inclusive pooling
 // (§12 item 5) is reproduced in closed form (see SlotPadding).
 //
-// Cost: the fine grains work on [texts, molecules, tokens, atoms|motifs] blocks. Padding every molecule
-// to the batch's largest one made most of those elements padding, so the pairs are cut into blocks of
-// molecules of similar size (and, for very long inputs, of texts), each padded only to its own largest
-// member and bounded in elements (`ChunkOptions.budget`). Results are exact: a block computes the same
-// per-pair function, and the columns are put back in the caller's order. Measurements: docs/model.md.
+// Cost: without slots, each fine grain cuts the real tokens, atoms and motifs out of their padding and runs
+// one native op with its own backward over every pair at its real size (native/src/local.cc, mid.cc): the
+// local grain after one similarity GEMM, the mid grain after the pool scorer's IPOT assignments. With slots
+// (and as the reference the native path is tested against), the grains are tensor ops over blocks of
+// molecules of similar size (and, for very long inputs, of texts), each padded only to its own largest member
+// and bounded in elements (`ChunkOptions.budget`), the columns put back in the caller's order. Both are exact
+// per-pair functions. Measurements: docs/model.md.
 import { cat, einsum, groupedPoolWeights, layerNorm, localPairScores, midAssignments, midPairScores, noGrad, normalize, ones, tensor, where, zeros, type Tensor } from '../tensor/index.js';
 import { assignTokens, ipotPlan, ipotPlanFrom, OT_TIE_TOLERANCE } from './ot.js';
 
