@@ -1,6 +1,7 @@
 // Native kernels of the pool scorer (native/src/pool.cc): forward-only fine-grain scores of many
 // (text, molecule) pairs at their real sizes, from ragged inputs (rows and columns cut by offsets).
-// No autograd. The model-level function is src/model/pool-scores.ts; these are its building blocks.
+// No autograd. The model-level function is src/model/pool-scores.ts; these are its building blocks, and
+// midAssignments also gives the training path of the mid grain its assignments (scores.ts midRagged).
 import { native } from './native.js';
 import { problems } from './problems.js';
 import { tidy } from './scope.js';
@@ -57,7 +58,7 @@ export function midPoolScores(cosT: Tensor, rowOffsets: Tensor, colOffsets: Tens
 /**
  * The token → motif assignments of the mid grain (the IPOT plans and tie rule of midPoolScores, same cosT and
  * offsets): int32 [A · B, N], row a · B + b holding the motif (0 .. m_b − 1) of each of text a's real tokens,
- * then −1; N is the longest text. No autograd. For midPairScores (src/tensor/mid.ts).
+ * then −1; N is the longest text. No autograd. For the training op midPairScores (src/tensor/fine.ts).
  */
 export function midAssignments(cosT: Tensor, rowOffsets: Tensor, colOffsets: Tensor, o: Omit<MidPoolOptions, 'cosine'>): Tensor {
   return wrap(native.midAssignments(cosT.handle, rowOffsets.handle, colOffsets.handle, o.beta, o.iterations, o.pick === 'argmin', o.tieTolerance, o.lanes ?? 0));
